@@ -1,0 +1,137 @@
+#include "tandem/api/context.h"
+
+#include <charconv>
+
+#include "tandem/api/errors.h"
+#include "tandem/base/crypto.h"
+#include "tandem/base/limits.h"
+
+namespace tandem::api {
+
+std::string Principal::actor() const {
+  if (!account) return "guest";
+  if (customers::IsStaff(account->role)) return "staff:" + account->email;
+  return "customer:" + std::to_string(account->id);
+}
+
+std::string SessionToken(const Request& request) {
+  const std::string& auth = request.Header("authorization");
+  static constexpr std::string_view kBearer = "Bearer ";
+  if (auth.size() > kBearer.size() && auth.compare(0, kBearer.size(), kBearer) == 0) {
+    return auth.substr(kBearer.size());
+  }
+  const std::string& cookie = request.Header("cookie");
+  static constexpr std::string_view kName = "tandem_session=";
+  size_t pos = 0;
+  while ((pos = cookie.find(kName, pos)) != std::string::npos) {
+    if (pos == 0 || cookie[pos - 1] == ' ' || cookie[pos - 1] == ';') {
+      size_t start = pos + kName.size();
+      size_t end = cookie.find(';', start);
+      return cookie.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    }
+    pos += kName.size();
+  }
+  return {};
+}
+
+Result<Principal> Identify(ApiContext& ctx, const Request& request) {
+  Principal who;
+  std::string token = SessionToken(request);
+  if (token.empty()) return who;
+  Status s = ctx.db.Read([&](storage::Tx& tx) {
+    who.account = customers::Authenticate(tx.accounts(), token, ctx.clock.NowMs());
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return who;
+}
+
+Status RequireAccount(const Principal& who) {
+  if (who.anonymous()) return Status(Code::kUnauthorized, "log in first");
+  return Status::Ok();
+}
+
+Status RequireRole(const Principal& who, std::initializer_list<customers::Role> roles) {
+  TANDEM_RETURN_IF_ERROR(RequireAccount(who));
+  for (customers::Role r : roles) {
+    if (who.account->role == r) return Status::Ok();
+  }
+  return Status(Code::kForbidden, "your role may not do this");
+}
+
+Result<int64_t> ParseId(const std::string& text) {
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id <= 0) {
+    return Status(Code::kNotFound, "no such id: " + text.substr(0, 40));
+  }
+  return id;
+}
+
+Result<int> ParseLimit(const Request& request) {
+  const std::string& text = request.Query("limit");
+  if (text.empty()) return kPageLimitDefault;
+  int limit = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+  if (ec != std::errc() || end != text.data() + text.size() || limit < 1 ||
+      limit > kPageLimitMax) {
+    return Status(Code::kInvalidArgument,
+                  "limit must be between 1 and " + std::to_string(kPageLimitMax));
+  }
+  return limit;
+}
+
+Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
+                   const WriteFn& fn) {
+  const std::string& key = request.Header("idempotency-key");
+  if (key.size() > kIdempotencyKeyBytesMax) {
+    return Problem(Status(Code::kInvalidArgument, "Idempotency-Key is longer than 200 bytes"));
+  }
+  bool idempotent = !key.empty() && !scope.empty();
+  std::string stored_key = idempotent ? scope + "|" + request.path + "|" + key : "";
+  std::string request_hash = idempotent ? HashToken(request.method + "\n" + request.body) : "";
+  Response response;
+  Status s = ctx.db.Write([&](storage::Tx& tx) -> Status {
+    if (!stored_key.empty()) {
+      if (auto previous = tx.FindIdempotency(stored_key)) {
+        if (previous->request_hash != request_hash) {
+          return Status(Code::kIdempotencyKeyReused,
+                        "this Idempotency-Key was used with a different request");
+        }
+        response.status = previous->status;
+        response.body = previous->body;
+        response.headers.emplace_back("Idempotent-Replayed", "true");
+        return Status::Ok();
+      }
+    }
+    Result<Json> result = fn(tx);
+    if (!result.ok()) return result.status();
+    response = JsonResponse(status, result.value());
+    if (!stored_key.empty()) {
+      tx.SaveIdempotency(stored_key, {request_hash, response.status, response.body},
+                         ctx.clock.NowMs());
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return Problem(s);
+  return response;
+}
+
+Response ReadJson(ApiContext& ctx, const WriteFn& fn) {
+  Json body;
+  Status s = ctx.db.Read([&](storage::Tx& tx) -> Status {
+    Result<Json> result = fn(tx);
+    if (!result.ok()) return result.status();
+    body = std::move(result.value());
+    return Status::Ok();
+  });
+  if (!s.ok()) return Problem(s);
+  return JsonResponse(200, body);
+}
+
+orders::OrderContext MakeOrderContext(ApiContext& ctx, storage::Tx& tx, const std::string& actor) {
+  return orders::OrderContext{tx.catalog(),    tx.inventory(),          tx.orders(),
+                              ctx.clock.NowMs(), ctx.options.hold_ttl_ms, actor};
+}
+
+}  // namespace tandem::api

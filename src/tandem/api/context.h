@@ -1,0 +1,72 @@
+// What every handler shares: the database, the clock, options, metrics; who is calling; and the
+// helpers that run a write (with Idempotency-Key) and turn outcomes into responses.
+// ApiContext is built once and read by many threads; the helpers are thread-safe.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+#include "tandem/api/http.h"
+#include "tandem/api/json_io.h"
+#include "tandem/api/metrics.h"
+#include "tandem/base/clock.h"
+#include "tandem/customers/accounts.h"
+#include "tandem/orders/service.h"
+#include "tandem/storage/database.h"
+
+namespace tandem::api {
+
+struct ApiOptions {
+  int64_t hold_ttl_ms = 15 * 60 * 1000;
+  int64_t session_ttl_ms = 30LL * 24 * 3600 * 1000;
+  bool secure_cookies = false;  // add Secure to the session cookie (behind TLS)
+};
+
+struct ApiContext {
+  storage::Database& db;
+  const Clock& clock;
+  ApiOptions options;
+  Metrics& metrics;
+};
+
+// Who is calling: nobody, a customer or a member of staff.
+struct Principal {
+  std::optional<customers::Account> account;
+  bool anonymous() const { return !account.has_value(); }
+  bool staff() const { return account && customers::IsStaff(account->role); }
+  bool customer() const { return account && account->role == customers::Role::kCustomer; }
+  // For timelines: "guest", "customer:<id>", "staff:<email>".
+  std::string actor() const;
+};
+
+// The session token from `Authorization: Bearer …` or the tandem_session cookie.
+std::string SessionToken(const Request& request);
+// Resolves the caller; anonymous when the token is missing, unknown, revoked or expired.
+Result<Principal> Identify(ApiContext& ctx, const Request& request);
+// kUnauthorized when anonymous, kForbidden when not one of `roles`.
+Status RequireRole(const Principal& who, std::initializer_list<customers::Role> roles);
+// kUnauthorized when anonymous.
+Status RequireAccount(const Principal& who);
+
+// A positive integer id from a path or query parameter; kNotFound for anything else.
+Result<int64_t> ParseId(const std::string& text);
+// `limit` from the query: kPageLimitDefault when absent, kInvalidArgument outside 1..kPageLimitMax.
+Result<int> ParseLimit(const Request& request);
+
+using WriteFn = std::function<Result<Json>(storage::Tx&)>;
+// Runs `fn` in one write transaction and answers `status` with its JSON. With an Idempotency-Key
+// header the answer is stored in the same transaction under (scope, key): a repeat with the same
+// body replays it, a repeat with another body is kIdempotencyKeyReused. The scope must carry the
+// caller's credentials (account, cart token …), so that a replay never answers someone else; an
+// empty scope means the operation takes no Idempotency-Key.
+Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
+                   const WriteFn& fn);
+// Runs `fn` on a read snapshot and answers 200 with its JSON.
+Response ReadJson(ApiContext& ctx, const WriteFn& fn);
+
+// An OrderContext over a transaction's stores.
+orders::OrderContext MakeOrderContext(ApiContext& ctx, storage::Tx& tx, const std::string& actor);
+
+}  // namespace tandem::api

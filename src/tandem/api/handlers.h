@@ -1,0 +1,16 @@
+// Route registration, one function per module. Each handler parses and checks its input, runs the
+// domain operation through the Database seam and maps the outcome to JSON.
+#pragma once
+
+#include "tandem/api/context.h"
+#include "tandem/api/router.h"
+
+namespace tandem::api {
+
+void AddAccountRoutes(Router& router, ApiContext& ctx);
+void AddCatalogRoutes(Router& router, ApiContext& ctx);
+void AddInventoryRoutes(Router& router, ApiContext& ctx);
+void AddCartRoutes(Router& router, ApiContext& ctx);
+void AddOrderRoutes(Router& router, ApiContext& ctx);
+
+}  // namespace tandem::api

@@ -1,0 +1,371 @@
+#include "tandem/api/errors.h"
+#include "tandem/api/handlers.h"
+#include "tandem/base/crypto.h"
+#include "tandem/base/limits.h"
+
+namespace tandem::api {
+namespace {
+
+using customers::Role;
+constexpr std::initializer_list<Role> kAllStaff{Role::kAdmin, Role::kMerchant, Role::kOps,
+                                                Role::kClerk};
+
+// ---- carts ----
+
+// The cart if the caller may touch it: its customer, or whoever holds its X-Cart-Token.
+// Anyone else learns nothing: kNotFound.
+Status AuthorizeCart(storage::Tx& tx, int64_t cart_id, const Request& req, const Principal& who) {
+  std::optional<orders::Cart> cart = tx.orders().FindCart(cart_id);
+  Status missing(Code::kNotFound, "no cart " + std::to_string(cart_id));
+  if (!cart) return missing;
+  if (cart->customer_id && who.customer() && who.account->id == *cart->customer_id) {
+    return Status::Ok();
+  }
+  const std::string& token = req.Header("x-cart-token");
+  if (!token.empty() && token.size() <= 200 && HashToken(token) == cart->token_hash) {
+    return Status::Ok();
+  }
+  return missing;
+}
+
+Result<Json> CartBody(orders::OrderContext& octx, int64_t cart_id) {
+  Result<orders::CartView> view = orders::ViewCart(octx, cart_id);
+  if (!view.ok()) return view.status();
+  return CartJson(*view);
+}
+
+// Everything a cart route does first: who calls, which cart, the JSON body.
+struct CartCall {
+  Principal who;
+  int64_t cart_id = 0;
+  Json body;
+  std::string scope;  // for Idempotency-Key: the caller and the cart token they present
+};
+
+Result<CartCall> StartCartCall(ApiContext& ctx, Request& req, bool with_body) {
+  CartCall call;
+  Result<Principal> who = Identify(ctx, req);
+  if (!who.ok()) return who.status();
+  call.who = std::move(who.value());
+  Result<int64_t> id = ParseId(req.params["id"]);
+  if (!id.ok()) return id.status();
+  call.cart_id = *id;
+  call.scope = call.who.actor() + ":" + HashToken(req.Header("x-cart-token"));
+  if (with_body) {
+    Result<Json> body = ParseBody(req);
+    if (!body.ok()) return body.status();
+    call.body = std::move(body.value());
+  }
+  return call;
+}
+
+Response CreateCart(ApiContext& ctx, Request& req) {
+  Result<Principal> who = Identify(ctx, req);
+  if (!who.ok()) return Problem(who.status());
+  std::optional<int64_t> customer_id;
+  if (who->customer()) customer_id = who->account->id;
+  std::string token = RandomToken();
+  // A guest has no credential yet to scope a key with, and a spare empty cart harms nobody.
+  std::string scope = who->anonymous() ? "" : who->actor();
+  return WriteJson(ctx, req, scope, 201, [&](storage::Tx& tx) -> Result<Json> {
+    orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
+    orders::Cart cart = orders::CreateCart(octx, customer_id, HashToken(token));
+    Result<Json> body = CartBody(octx, cart.id);
+    if (!body.ok()) return body.status();
+    (*body)["token"] = token;
+    return body;
+  });
+}
+
+Response GetCart(ApiContext& ctx, Request& req) {
+  Result<CartCall> call = StartCartCall(ctx, req, false);
+  if (!call.ok()) return Problem(call.status());
+  return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
+    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
+    orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
+    return CartBody(octx, call->cart_id);
+  });
+}
+
+Response AddCartItem(ApiContext& ctx, Request& req) {
+  Result<CartCall> call = StartCartCall(ctx, req, true);
+  if (!call.ok()) return Problem(call.status());
+  Fields f(call->body);
+  std::string sku = f.Str("sku", 64);
+  int64_t quantity = f.Int("quantity", 1, kLineQuantityMax);
+  if (!f.ok()) return Problem(f.status());
+  return WriteJson(ctx, req, call->scope, 201, [&](storage::Tx& tx) -> Result<Json> {
+    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
+    orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
+    TANDEM_RETURN_IF_ERROR(orders::AddItem(octx, call->cart_id, sku, quantity));
+    return CartBody(octx, call->cart_id);
+  });
+}
+
+Response SetCartItem(ApiContext& ctx, Request& req, bool remove) {
+  Result<CartCall> call = StartCartCall(ctx, req, !remove);
+  if (!call.ok()) return Problem(call.status());
+  int64_t quantity = 0;
+  if (!remove) {
+    Fields f(call->body);
+    quantity = f.Int("quantity", 0, kLineQuantityMax);
+    if (!f.ok()) return Problem(f.status());
+  }
+  std::string sku = req.params["sku"];
+  return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
+    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
+    orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
+    bool present = false;
+    if (auto cart = tx.orders().FindCart(call->cart_id)) {
+      if (!cart->open) return Status(Code::kCartClosed, "this cart has been checked out");
+      for (const auto& l : cart->lines) present = present || l.sku == sku;
+    }
+    if (!present) return Status(Code::kNotFound, "no line " + sku + " in this cart");
+    TANDEM_RETURN_IF_ERROR(orders::SetItemQuantity(octx, call->cart_id, sku, quantity));
+    return CartBody(octx, call->cart_id);
+  });
+}
+
+Response PutFulfillment(ApiContext& ctx, Request& req) {
+  Result<CartCall> call = StartCartCall(ctx, req, true);
+  if (!call.ok()) return Problem(call.status());
+  Fields f(call->body);
+  std::string method = f.Str("method", 20);
+  orders::Fulfillment fulfillment;
+  fulfillment.location_id = f.OptInt("location_id", 1, INT64_MAX);
+  fulfillment.service = f.OptStr("service", 40).value_or("standard");
+  const Json* address = f.Object("address", false);
+  if (!f.ok()) return Problem(f.status());
+  auto parsed = orders::ParseFulfillment(method);
+  if (!parsed) return Problem(Status(Code::kInvalidArgument, "method must be delivery or pickup"));
+  fulfillment.method = *parsed;
+  if (address != nullptr) {
+    Result<orders::Address> a = ReadAddress(*address, "address.");
+    if (!a.ok()) return Problem(a.status());
+    fulfillment.address = *a;
+  }
+  if (fulfillment.method == orders::FulfillmentMethod::kDelivery) fulfillment.location_id.reset();
+  return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
+    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
+    orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
+    TANDEM_RETURN_IF_ERROR(orders::SetFulfillment(octx, call->cart_id, fulfillment));
+    return CartBody(octx, call->cart_id);
+  });
+}
+
+Response Checkout(ApiContext& ctx, Request& req) {
+  Result<CartCall> call = StartCartCall(ctx, req, true);
+  if (!call.ok()) return Problem(call.status());
+  Fields f(call->body);
+  orders::CheckoutRequest c;
+  c.email = f.OptStr("email", kTextShortBytesMax).value_or("");
+  c.name = f.OptStr("name", kTextShortBytesMax).value_or("");
+  c.phone = f.OptStr("phone", 40).value_or("");
+  std::string payment = f.Str("payment_method", 40);
+  c.newsletter_opt_in = f.Bool("newsletter_opt_in", false);
+  const Json* address = f.Object("address", false);
+  if (!f.ok()) return Problem(f.status());
+  auto method = orders::ParsePaymentMethod(payment);
+  if (!method) return Problem(Status(Code::kInvalidArgument, "payment_method is not known"));
+  c.payment_method = *method;
+  if (address != nullptr) {
+    Result<orders::Address> a = ReadAddress(*address, "address.");
+    if (!a.ok()) return Problem(a.status());
+    c.address = *a;
+  }
+  if (call->who.customer()) {
+    c.customer_id = call->who.account->id;
+    if (c.email.empty()) c.email = call->who.account->email;
+    if (c.name.empty()) c.name = call->who.account->name;
+  }
+  c.email = customers::NormalizeEmail(c.email);
+  if (c.email.empty()) return Problem(Status(Code::kInvalidArgument, "email is required"));
+  return WriteJson(ctx, req, call->scope, 201, [&](storage::Tx& tx) -> Result<Json> {
+    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
+    orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
+    Result<orders::Order> order = orders::Checkout(octx, call->cart_id, c);
+    if (!order.ok()) return order.status();
+    return OrderJson(*order, false);
+  });
+}
+
+// ---- orders ----
+
+enum class OrderAccess { kStaff, kOwner };
+
+// Who may see an order: staff, its customer, or a guest with its access token (?token=).
+Result<OrderAccess> AuthorizeOrder(const orders::Order& order, const Request& req,
+                                   const Principal& who) {
+  if (who.staff()) return OrderAccess::kStaff;
+  if (who.customer() && order.customer_id && *order.customer_id == who.account->id) {
+    return OrderAccess::kOwner;
+  }
+  const std::string& token = req.Query("token");
+  if (!token.empty() && token.size() <= 200 && HashToken(token) == order.access_token_hash) {
+    return OrderAccess::kOwner;
+  }
+  if (who.anonymous() && token.empty()) {
+    return Status(Code::kUnauthorized, "log in or use the link from your confirmation");
+  }
+  return Status(Code::kNotFound, "no order " + std::to_string(order.id));
+}
+
+Response ListOrders(ApiContext& ctx, Request& req) {
+  Result<Principal> who = Identify(ctx, req);
+  if (!who.ok()) return Problem(who.status());
+  Status allowed = RequireRole(*who, kAllStaff);
+  if (!allowed.ok()) return Problem(allowed);
+  Result<int> limit = ParseLimit(req);
+  if (!limit.ok()) return Problem(limit.status());
+  orders::OrderFilter filter;
+  filter.limit = *limit;
+  if (!req.Query("channel").empty()) filter.channel = req.Query("channel");
+  if (!req.Query("status").empty()) {
+    filter.status = orders::ParseStatus(req.Query("status"));
+    if (!filter.status) return Problem(Status(Code::kInvalidArgument, "status is not known"));
+  }
+  filter.text = req.Query("q");
+  if (filter.text.size() > kSearchQueryBytesMax) {
+    return Problem(Status(Code::kInvalidArgument, "q is longer than 200 bytes"));
+  }
+  if (!req.Query("cursor").empty()) {
+    Result<int64_t> c = ParseId(req.Query("cursor"));
+    if (!c.ok()) return Problem(Status(Code::kInvalidArgument, "cursor is not valid"));
+    filter.before_id = *c;
+  }
+  return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
+    Json items = Json::array();
+    std::vector<orders::Order> found = tx.orders().ListOrders(filter);
+    for (const auto& o : found) items.push_back(OrderJson(o, true));
+    Json next = found.size() == static_cast<size_t>(filter.limit)
+                    ? Json(std::to_string(found.back().id))
+                    : Json(nullptr);
+    return Json{{"items", items}, {"next_cursor", next}};
+  });
+}
+
+Response GetOrder(ApiContext& ctx, Request& req) {
+  Result<Principal> who = Identify(ctx, req);
+  if (!who.ok()) return Problem(who.status());
+  Result<int64_t> id = ParseId(req.params["id"]);
+  if (!id.ok()) return Problem(id.status());
+  return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
+    std::optional<orders::Order> order = tx.orders().FindOrder(*id);
+    if (!order) {
+      if (who->anonymous() && req.Query("token").empty()) {
+        return Status(Code::kUnauthorized, "log in or use the link from your confirmation");
+      }
+      return Status(Code::kNotFound, "no order " + std::to_string(*id));
+    }
+    Result<OrderAccess> access = AuthorizeOrder(*order, req, *who);
+    if (!access.ok()) return access.status();
+    return OrderJson(*order, *access == OrderAccess::kStaff);
+  });
+}
+
+Response PostTransition(ApiContext& ctx, Request& req) {
+  Result<Principal> who = Identify(ctx, req);
+  if (!who.ok()) return Problem(who.status());
+  Status allowed = RequireRole(*who, kAllStaff);
+  if (!allowed.ok()) return Problem(allowed);
+  Result<int64_t> id = ParseId(req.params["id"]);
+  if (!id.ok()) return Problem(id.status());
+  Result<Json> body = ParseBody(req);
+  if (!body.ok()) return Problem(body.status());
+  Fields f(*body);
+  std::string to = f.Str("to", 40);
+  orders::TransitionRequest t;
+  t.note = f.OptStr("note", kTextLongBytesMax).value_or("");
+  t.carrier = f.OptStr("carrier", kTextShortBytesMax).value_or("");
+  t.tracking_number = f.OptStr("tracking_number", kTextShortBytesMax).value_or("");
+  if (!f.ok()) return Problem(f.status());
+  auto status = orders::ParseStatus(to);
+  if (!status) return Problem(Status(Code::kInvalidArgument, "to is not a known status"));
+  t.to = *status;
+  if (who->account->role == Role::kClerk &&
+      (t.to == orders::OrderStatus::kCancelled || t.to == orders::OrderStatus::kRefunded)) {
+    return Problem(Status(Code::kForbidden, "your role may not cancel or refund orders"));
+  }
+  return WriteJson(ctx, req, who->actor(), 200, [&](storage::Tx& tx) -> Result<Json> {
+    orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
+    Result<orders::Order> order = orders::TransitionOrder(octx, *id, t);
+    if (!order.ok()) return order.status();
+    return OrderJson(*order, true);
+  });
+}
+
+Response PostCancel(ApiContext& ctx, Request& req) {
+  Result<Principal> who = Identify(ctx, req);
+  if (!who.ok()) return Problem(who.status());
+  Result<int64_t> id = ParseId(req.params["id"]);
+  if (!id.ok()) return Problem(id.status());
+  Result<Json> body = ParseBody(req);
+  if (!body.ok()) return Problem(body.status());
+  Fields f(*body);
+  orders::TransitionRequest t;
+  t.to = orders::OrderStatus::kCancelled;
+  t.note = f.OptStr("note", kTextLongBytesMax).value_or("");
+  if (!f.ok()) return Problem(f.status());
+  if (who->account && who->account->role == Role::kClerk) {
+    return Problem(Status(Code::kForbidden, "your role may not cancel orders"));
+  }
+  std::string scope = who->actor() + ":" + HashToken(req.Query("token"));
+  return WriteJson(ctx, req, scope, 200, [&](storage::Tx& tx) -> Result<Json> {
+    std::optional<orders::Order> order = tx.orders().FindOrder(*id);
+    if (!order) {
+      if (who->anonymous() && req.Query("token").empty()) {
+        return Status(Code::kUnauthorized, "log in or use the link from your confirmation");
+      }
+      return Status(Code::kNotFound, "no order " + std::to_string(*id));
+    }
+    Result<OrderAccess> access = AuthorizeOrder(*order, req, *who);
+    if (!access.ok()) return access.status();
+    // Shoppers may cancel until the order is being prepared; after that, staff decide.
+    if (*access == OrderAccess::kOwner && order->status != orders::OrderStatus::kPendingPayment &&
+        order->status != orders::OrderStatus::kPaid) {
+      return Status(Code::kInvalidTransition,
+                    "the order is being prepared; contact us to cancel it");
+    }
+    if (t.note.empty()) t.note = *access == OrderAccess::kOwner ? "cancelled by the customer" : "";
+    orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
+    Result<orders::Order> updated = orders::TransitionOrder(octx, *id, t);
+    if (!updated.ok()) return updated.status();
+    return OrderJson(*updated, *access == OrderAccess::kStaff);
+  });
+}
+
+Response Track(ApiContext& ctx, Request& req) {
+  std::string code = req.params["code"];
+  if (code.size() > 40) return Problem(Status(Code::kNotFound, "no such tracking code"));
+  return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
+    std::optional<orders::Order> order = tx.orders().FindOrderByTrackingCode(code);
+    if (!order) return Status(Code::kNotFound, "no such tracking code");
+    return TrackingJson(*order);
+  });
+}
+
+}  // namespace
+
+void AddCartRoutes(Router& router, ApiContext& ctx) {
+  router.Add("POST", "/api/v1/carts", [&ctx](Request& r) { return CreateCart(ctx, r); });
+  router.Add("GET", "/api/v1/carts/{id}", [&ctx](Request& r) { return GetCart(ctx, r); });
+  router.Add("POST", "/api/v1/carts/{id}/items", [&ctx](Request& r) { return AddCartItem(ctx, r); });
+  router.Add("PATCH", "/api/v1/carts/{id}/items/{sku}",
+             [&ctx](Request& r) { return SetCartItem(ctx, r, false); });
+  router.Add("DELETE", "/api/v1/carts/{id}/items/{sku}",
+             [&ctx](Request& r) { return SetCartItem(ctx, r, true); });
+  router.Add("PUT", "/api/v1/carts/{id}/fulfillment",
+             [&ctx](Request& r) { return PutFulfillment(ctx, r); });
+  router.Add("POST", "/api/v1/carts/{id}/checkout", [&ctx](Request& r) { return Checkout(ctx, r); });
+}
+
+void AddOrderRoutes(Router& router, ApiContext& ctx) {
+  router.Add("GET", "/api/v1/orders", [&ctx](Request& r) { return ListOrders(ctx, r); });
+  router.Add("GET", "/api/v1/orders/{id}", [&ctx](Request& r) { return GetOrder(ctx, r); });
+  router.Add("POST", "/api/v1/orders/{id}/transitions",
+             [&ctx](Request& r) { return PostTransition(ctx, r); });
+  router.Add("POST", "/api/v1/orders/{id}/cancel", [&ctx](Request& r) { return PostCancel(ctx, r); });
+  router.Add("GET", "/api/v1/track/{code}", [&ctx](Request& r) { return Track(ctx, r); });
+}
+
+}  // namespace tandem::api

@@ -1,0 +1,241 @@
+#include "tandem/api/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "tandem/api/errors.h"
+#include "tandem/base/crypto.h"
+#include "tandem/base/limits.h"
+
+namespace tandem::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct Shared {
+  RequestHandler handler;
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> next_id{0};
+  std::string id_prefix;
+
+  std::string NextRequestId() {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%s-%llu", id_prefix.c_str(),
+                  static_cast<unsigned long long>(next_id.fetch_add(1) + 1));
+    return buf;
+  }
+};
+
+Request ToRequest(const http::request<http::string_body>& in, std::string request_id) {
+  Request r;
+  r.method = std::string(in.method_string());
+  std::string target(in.target());
+  size_t q = target.find('?');
+  r.path = PercentDecode(target.substr(0, q));
+  if (q != std::string::npos) r.query = ParseQuery(target.substr(q + 1));
+  for (const auto& field : in) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[name] = std::string(field.value());
+  }
+  r.body = in.body();
+  r.request_id = std::move(request_id);
+  return r;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::Read, shared_from_this()));
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(kRequestHeaderBytesMax));
+    parser_->body_limit(kRequestBodyBytesMax);
+    stream_.expires_after(std::chrono::seconds(kRequestSecondsMax));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof) {
+      return Close();
+    }
+    std::string request_id = shared_.NextRequestId();
+    if (ec == http::error::body_limit) {
+      return SendError(Status(Code::kPayloadTooLarge, "the body is larger than " +
+                                                          std::to_string(kRequestBodyBytesMax) +
+                                                          " bytes"),
+                       request_id);
+    }
+    if (ec == http::error::header_limit) {
+      return SendError(Status(Code::kHeadersTooLarge, "the headers are too large"), request_id);
+    }
+    if (ec) {
+      return SendError(Status(Code::kMalformedRequest, "malformed HTTP request"), request_id);
+    }
+    const auto& in = parser_->get();
+    shared_.in_flight.fetch_add(1);
+    Request request = ToRequest(in, std::move(request_id));
+    Response response = shared_.handler(request);
+    bool keep_alive = in.keep_alive() && !shared_.stopping.load();
+    Send(std::move(response), in.version(), keep_alive, in.method() == http::verb::head, true);
+  }
+
+  void SendError(const Status& status, const std::string& request_id) {
+    shared_.in_flight.fetch_add(1);
+    Response r = Problem(status);
+    r.headers.emplace_back("X-Request-Id", request_id);
+    spdlog::info("request_id={} refused: {}", request_id, status.message());
+    Send(std::move(r), 11, false, false, true);
+  }
+
+  void Send(Response r, unsigned version, bool keep_alive, bool head, bool counted) {
+    auto out = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(r.status), version);
+    out->set(http::field::server, "tandem");
+    out->set(http::field::content_type, r.content_type);
+    out->set(http::field::cache_control, "no-store");
+    for (auto& [name, value] : r.headers) out->insert(name, value);
+    out->keep_alive(keep_alive);
+    size_t length = r.body.size();
+    if (!head) out->body() = std::move(r.body);
+    out->content_length(length);
+    res_ = out;
+    http::async_write(stream_, *out,
+                      [self = shared_from_this(), keep_alive, counted](beast::error_code ec,
+                                                                      std::size_t) {
+                        if (counted) self->shared_.in_flight.fetch_sub(1);
+                        self->res_.reset();
+                        if (ec || !keep_alive) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  Shared& shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<void> res_;
+};
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(ServerOptions options, RequestHandler handler)
+      : options_(std::move(options)),
+        ioc_(options_.threads),
+        acceptor_(ioc_),
+        signals_(ioc_, SIGINT, SIGTERM),
+        timer_(ioc_) {
+    shared_.handler = std::move(handler);
+    shared_.id_prefix = RandomCode(6);
+  }
+
+  Status Start() {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(options_.host, ec);
+    if (ec) return Status(Code::kInvalidArgument, "bad listen address " + options_.host);
+    tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Status(Code::kUnavailable, "listen on " + options_.host + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    signals_.async_wait([this](beast::error_code e, int) {
+      if (!e) BeginStop();
+    });
+    return Status::Ok();
+  }
+
+  uint16_t port() const { return port_; }
+
+  void Run() {
+    std::vector<std::thread> threads;
+    for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+  }
+
+  void Stop() { asio::post(ioc_, [this] { BeginStop(); }); }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || shared_.stopping.load()) return;
+        spdlog::warn("accept failed: {}", ec.message());
+      } else {
+        s.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(s), shared_)->Start();
+      }
+      Accept();
+    });
+  }
+
+  void BeginStop() {
+    if (shared_.stopping.exchange(true)) return;
+    spdlog::info("stopping: no new connections; waiting for {} in-flight request(s)",
+                 shared_.in_flight.load());
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    signals_.cancel();
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(options_.stop_grace_seconds);
+    WaitForInFlight();
+  }
+
+  void WaitForInFlight() {
+    if (shared_.in_flight.load() == 0 || std::chrono::steady_clock::now() >= deadline_) {
+      ioc_.stop();
+      return;
+    }
+    timer_.expires_after(std::chrono::milliseconds(20));
+    timer_.async_wait([this](beast::error_code) { WaitForInFlight(); });
+  }
+
+  ServerOptions options_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer timer_;
+  Shared shared_;
+  uint16_t port_ = 0;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+HttpServer::HttpServer(ServerOptions options, RequestHandler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+HttpServer::~HttpServer() = default;
+Status HttpServer::Start() { return impl_->Start(); }
+uint16_t HttpServer::port() const { return impl_->port(); }
+void HttpServer::Run() { impl_->Run(); }
+void HttpServer::Stop() { impl_->Stop(); }
+
+}  // namespace tandem::api

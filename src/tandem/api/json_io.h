@@ -1,0 +1,78 @@
+// JSON in and out: a strict field reader for request bodies and the mapping of domain values to
+// the JSON the API returns. Only the api layer includes nlohmann/json.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "tandem/api/http.h"
+#include "tandem/base/money.h"
+#include "tandem/base/result.h"
+#include "tandem/catalog/catalog.h"
+#include "tandem/customers/accounts.h"
+#include "tandem/inventory/allocator.h"
+#include "tandem/inventory/inventory.h"
+#include "tandem/orders/order.h"
+#include "tandem/orders/service.h"
+
+namespace tandem::api {
+
+using Json = nlohmann::json;
+
+// The body as a JSON object: kMalformedJson when it does not parse, kInvalidArgument when it is
+// not an object. An empty body is an empty object.
+Result<Json> ParseBody(const Request& request);
+
+// Reads typed fields from one JSON object; the first error wins and is kept in status().
+class Fields {
+ public:
+  explicit Fields(const Json& object, std::string prefix = "");
+
+  std::string Str(const char* name, size_t max_bytes, bool required = true);
+  std::optional<std::string> OptStr(const char* name, size_t max_bytes);
+  int64_t Int(const char* name, int64_t min, int64_t max);
+  std::optional<int64_t> OptInt(const char* name, int64_t min, int64_t max);
+  std::optional<double> OptReal(const char* name, double min, double max);
+  bool Bool(const char* name, bool fallback);
+  std::optional<bool> OptBool(const char* name);
+  // The member if it is an object (nullptr when absent and not required).
+  const Json* Object(const char* name, bool required);
+  // The member if it is an array of at most `max_items` (kTooManyLines past that).
+  const Json* Array(const char* name, bool required, size_t max_items);
+  std::optional<Money> OptMoney(const char* name);
+
+  const Status& status() const { return status_; }
+  bool ok() const { return status_.ok(); }
+  void Fail(Code code, std::string message);
+  std::string Path(const char* name) const { return prefix_ + name; }
+
+ private:
+  const Json* Member(const char* name, bool required);
+  const Json& object_;
+  std::string prefix_;
+  Status status_;
+};
+
+// Parses an {"name","line1",...} address object.
+Result<orders::Address> ReadAddress(const Json& object, const std::string& prefix);
+
+Json MoneyJson(const Money& money);
+Json ProductJson(const catalog::Product& product,
+                 const std::map<std::string, inventory::Availability>& availability);
+Json LocationJson(const inventory::Location& location);
+Json LevelJson(const inventory::StockLevel& level);
+Json MovementJson(const inventory::Movement& movement);
+Json AccountJson(const customers::Account& account);
+Json AddressJson(const orders::Address& address);
+Json FulfillmentJson(const orders::Fulfillment& fulfillment);
+Json CartJson(const orders::CartView& view);
+// The order as its owner sees it; staff also see who made each change.
+Json OrderJson(const orders::Order& order, bool for_staff);
+// The public tracking view: status and timeline, no personal data.
+Json TrackingJson(const orders::Order& order);
+
+// A JSON response with the given status.
+Response JsonResponse(int status, const Json& body);
+
+}  // namespace tandem::api

@@ -1,0 +1,38 @@
+// The route table: method + path pattern ("/api/v1/orders/{id}") → handler.
+// Built once at start-up, then only read: safe to use from many threads after that.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tandem/api/http.h"
+
+namespace tandem::api {
+
+using Handler = std::function<Response(Request&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  Handler handler;
+};
+
+class Router {
+ public:
+  void Add(std::string method, std::string pattern, Handler handler);
+
+  enum class MatchKind { kFound, kNoPath, kWrongMethod };
+  struct Match {
+    MatchKind kind = MatchKind::kNoPath;
+    const Route* route = nullptr;
+  };
+  // Finds the route for the request and fills request.params.
+  Match Find(Request& request) const;
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace tandem::api

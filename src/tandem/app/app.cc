@@ -1,0 +1,139 @@
+#include "tandem/app/app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "tandem/api/api.h"
+#include "tandem/api/http_server.h"
+#include "tandem/base/crypto.h"
+#include "tandem/base/limits.h"
+#include "tandem/inventory/allocator.h"
+#include "tandem/storage/sqlite/sqlite_database.h"
+
+namespace tandem::app {
+namespace {
+
+// Calls `fn` every `period_ms` on its own thread until destroyed.
+class Ticker {
+ public:
+  Ticker(int64_t period_ms, std::function<void()> fn)
+      : thread_([this, period_ms, fn = std::move(fn)] {
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, std::chrono::milliseconds(period_ms),
+                               [this] { return stop_; })) {
+            lock.unlock();
+            fn();
+            lock.lock();
+          }
+        }) {}
+  ~Ticker() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::string DatabasePath(const Config& config) { return config.data_dir + "/tandem.db"; }
+
+Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Status(Code::kUnavailable, "cannot create " + config.data_dir + ": " + ec.message());
+  return storage::sqlite::OpenSqlite({DatabasePath(config), true});
+}
+
+Result<int> SweepExpiredHolds(storage::Database& db, const Clock& clock) {
+  int released = 0;
+  Status s = db.Write([&](storage::Tx& tx) {
+    inventory::Allocator allocator(tx.inventory(), clock.NowMs());
+    released = allocator.ReleaseExpiredHolds("", kHoldSweepBatchMax);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return released;
+}
+
+int Serve(const Config& config) {
+  size_t colon = config.listen.rfind(':');
+  int port = colon == std::string::npos ? -1 : std::atoi(config.listen.c_str() + colon + 1);
+  if (port < 0 || port > 65535) {
+    spdlog::error("--listen must be HOST:PORT, got {}", config.listen);
+    return 2;
+  }
+  Result<std::unique_ptr<storage::Database>> db = OpenDatabase(config);
+  if (!db.ok()) {
+    spdlog::error("cannot open the database: {}", db.status().message());
+    return 1;
+  }
+  SystemClock clock;
+  api::ApiOptions options;
+  options.hold_ttl_ms = config.hold_ttl_seconds * 1000;
+  api::Api api(**db, clock, options);
+  api::ServerOptions server_options;
+  server_options.host = config.listen.substr(0, colon);
+  server_options.port = static_cast<uint16_t>(port);
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server_options.threads = config.threads > 0 ? config.threads : std::max(8, 4 * cores);
+  api::HttpServer server(server_options, [&api](api::Request& r) { return api.Handle(r); });
+  Status started = server.Start();
+  if (!started.ok()) {
+    spdlog::error("{}", started.message());
+    return 1;
+  }
+  Ticker sweeper(config.hold_sweep_ms, [&] {
+    Result<int> released = SweepExpiredHolds(**db, clock);
+    if (!released.ok()) {
+      spdlog::warn("hold sweep failed: {}", released.status().message());
+    } else if (*released > 0) {
+      spdlog::info("released {} expired hold(s)", *released);
+    }
+  });
+  api.SetReady(true);
+  std::printf("tandem listening on http://%s:%u\n", server_options.host.c_str(), server.port());
+  std::fflush(stdout);
+  spdlog::info("serving {} with {} threads, data in {}", config.listen, server_options.threads,
+               config.data_dir);
+  server.Run();
+  api.SetReady(false);
+  spdlog::info("stopped");
+  return 0;
+}
+
+Status AddUser(storage::Database& db, const Clock& clock, customers::Registration r) {
+  TANDEM_RETURN_IF_ERROR(customers::ValidateRegistration(r));
+  std::string hash = HashPassword(r.password);
+  if (hash.empty()) return Status(Code::kUnavailable, "out of memory hashing the password");
+  return db.Write([&](storage::Tx& tx) -> Status {
+    return customers::CreateAccount(tx.accounts(), r, hash, clock.NowMs()).status();
+  });
+}
+
+Result<int> CheckInventory(storage::Database& db, std::string* report) {
+  std::vector<std::string> found;
+  Status s = db.Read([&](storage::Tx& tx) {
+    found = inventory::FindDiscrepancies(tx.inventory().Totals());
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  for (const auto& line : found) *report += line + "\n";
+  return static_cast<int>(found.size());
+}
+
+}  // namespace tandem::app

@@ -1,0 +1,51 @@
+// The composition root shared by the server and the CLI: configuration, opening the database in
+// the data folder, and the commands `tandem serve | user add | demo | migrate | check | backup`.
+// Each function is called from main's thread; the server it starts runs its own threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tandem/base/clock.h"
+#include "tandem/base/result.h"
+#include "tandem/customers/accounts.h"
+#include "tandem/storage/database.h"
+
+namespace tandem::app {
+
+struct Config {
+  std::string data_dir = "./data";
+  std::string listen = "127.0.0.1:8080";
+  int threads = 0;  // 0: 4 per core, at least 8
+  int64_t hold_ttl_seconds = 900;
+  int64_t hold_sweep_ms = 1000;
+  std::string log_level = "info";
+};
+
+// data_dir/tandem.db
+std::string DatabasePath(const Config& config);
+// Creates the data folder when missing and opens the database (applying migrations).
+Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config);
+
+// Serves HTTP until SIGTERM/SIGINT. Returns the process exit code.
+int Serve(const Config& config);
+
+// Creates a staff (or customer) account. kEmailTaken when it exists.
+Status AddUser(storage::Database& db, const Clock& clock, customers::Registration registration);
+
+struct DemoLogin {
+  std::string email;
+  std::string password;
+  std::string role;
+};
+// Loads the demo catalogue, locations, stock and accounts; a second run adds nothing.
+Result<std::vector<DemoLogin>> LoadDemo(storage::Database& db, const Clock& clock);
+
+// Runs the consistency check; prints each discrepancy. Returns how many there were.
+Result<int> CheckInventory(storage::Database& db, std::string* report);
+
+// Releases expired holds; returns how many. Run periodically by the server.
+Result<int> SweepExpiredHolds(storage::Database& db, const Clock& clock);
+
+}  // namespace tandem::app

@@ -1,0 +1,22 @@
+// Cryptographic helpers over libsodium: random tokens, hashing of tokens, argon2id passwords.
+// Thread-safe after InitCrypto() has returned once (main calls it before starting threads).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tandem {
+
+// Must be called once at start-up. Returns false when libsodium cannot initialise.
+bool InitCrypto();
+// A URL-safe random token carrying `bytes` bytes of entropy.
+std::string RandomToken(size_t bytes = 24);
+// Upper-case, unambiguous code of `length` characters (for tracking codes).
+std::string RandomCode(size_t length);
+// Hex of a 256-bit BLAKE2b hash: what is stored in place of a token.
+std::string HashToken(std::string_view token);
+// argon2id hash string, or empty on out-of-memory.
+std::string HashPassword(std::string_view password);
+bool VerifyPassword(std::string_view password, const std::string& hash);
+
+}  // namespace tandem

@@ -1,0 +1,37 @@
+// Every limit Tandem enforces on outside input, in one place, unit last.
+// A request past a limit is refused with a stable code; tests cover each bound and one past it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tandem {
+
+inline constexpr size_t kRequestBodyBytesMax = 1024 * 1024;
+inline constexpr size_t kRequestHeaderBytesMax = 16 * 1024;
+inline constexpr int kRequestSecondsMax = 30;
+inline constexpr int kKeepAliveIdleSecondsMax = 60;
+
+inline constexpr int kCartLinesMax = 100;          // distinct SKUs in one cart / order
+inline constexpr int64_t kLineQuantityMax = 999;   // units of one SKU in one line
+inline constexpr int kProductVariantsMax = 100;
+inline constexpr int64_t kPriceAmountMax = 100'000'000'00;  // minor units
+inline constexpr int64_t kStockDeltaMax = 1'000'000;        // per adjustment
+inline constexpr size_t kTextShortBytesMax = 200;            // names, e-mail, codes
+inline constexpr size_t kTextLongBytesMax = 10'000;          // descriptions, notes
+inline constexpr size_t kIdempotencyKeyBytesMax = 200;
+inline constexpr size_t kSearchQueryBytesMax = 200;
+inline constexpr int kSearchTermsMax = 8;
+inline constexpr int64_t kSearchOffsetMax = 1'000'000;
+inline constexpr int kPageLimitDefault = 20;
+inline constexpr int kPageLimitMax = 100;
+inline constexpr size_t kPasswordBytesMin = 8;
+inline constexpr size_t kPasswordBytesMax = 200;
+
+inline constexpr int64_t kHoldTtlSecondsDefault = 15 * 60;
+inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;
+inline constexpr int64_t kRelatedOrderWindowSeconds = 30 * 60;
+inline constexpr int kHoldSweepBatchMax = 1000;
+inline constexpr int kWriteBatchMax = 256;  // transactions folded into one commit
+
+}  // namespace tandem

@@ -1,0 +1,98 @@
+#include "tandem/customers/accounts.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "tandem/base/crypto.h"
+#include "tandem/base/limits.h"
+
+namespace tandem::customers {
+namespace {
+constexpr std::array<std::pair<Role, std::string_view>, 5> kRoleNames{{
+    {Role::kCustomer, "customer"},
+    {Role::kAdmin, "admin"},
+    {Role::kMerchant, "merchant"},
+    {Role::kOps, "ops"},
+    {Role::kClerk, "clerk"},
+}};
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  for (const auto& [r, name] : kRoleNames) {
+    if (r == role) return name;
+  }
+  return "customer";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (const auto& [r, n] : kRoleNames) {
+    if (n == name) return r;
+  }
+  return std::nullopt;
+}
+
+std::string NormalizeEmail(std::string_view email) {
+  while (!email.empty() && std::isspace(static_cast<unsigned char>(email.front()))) {
+    email.remove_prefix(1);
+  }
+  while (!email.empty() && std::isspace(static_cast<unsigned char>(email.back()))) {
+    email.remove_suffix(1);
+  }
+  if (email.empty() || email.size() > kTextShortBytesMax) return {};
+  size_t at = email.find('@');
+  if (at == 0 || at == std::string_view::npos || at != email.rfind('@')) return {};
+  std::string_view domain = email.substr(at + 1);
+  if (domain.empty() || domain.front() == '.' || domain.back() == '.') return {};
+  std::string out;
+  for (char c : email) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (std::isspace(u) || std::iscntrl(u)) return {};
+    out += static_cast<char>(std::tolower(u));
+  }
+  return out;
+}
+
+Status ValidateRegistration(Registration& r) {
+  r.email = NormalizeEmail(r.email);
+  if (r.email.empty()) return Status(Code::kInvalidArgument, "email is not a valid address");
+  if (r.password.size() < kPasswordBytesMin || r.password.size() > kPasswordBytesMax) {
+    return Status(Code::kInvalidArgument, "password must be 8-200 bytes");
+  }
+  if (r.name.empty() || r.name.size() > kTextShortBytesMax) {
+    return Status(Code::kInvalidArgument, "name must be 1-200 bytes");
+  }
+  if (r.phone.size() > 40) return Status(Code::kInvalidArgument, "phone is longer than 40 bytes");
+  return Status::Ok();
+}
+
+Result<Account> CreateAccount(AccountStore& store, const Registration& r,
+                              const std::string& password_hash, int64_t now_ms) {
+  if (store.FindAccountByEmail(r.email)) {
+    return Status(Code::kEmailTaken, "an account with this e-mail exists already");
+  }
+  Account a;
+  a.email = r.email;
+  a.name = r.name;
+  a.phone = r.phone;
+  a.role = r.role;
+  a.password_hash = password_hash;
+  a.newsletter_opt_in = r.newsletter_opt_in;
+  if (r.newsletter_opt_in) {
+    a.consent_at_ms = now_ms;
+    a.consent_source = "registration";
+  }
+  a.created_ms = now_ms;
+  a.id = store.InsertAccount(a);
+  return a;
+}
+
+std::optional<Account> Authenticate(AccountStore& store, const std::string& token,
+                                    int64_t now_ms) {
+  if (token.empty() || token.size() > 200) return std::nullopt;
+  std::optional<Session> s = store.FindSession(HashToken(token));
+  if (!s || s->revoked || s->expires_ms <= now_ms) return std::nullopt;
+  return store.FindAccount(s->account_id);
+}
+
+}  // namespace tandem::customers

@@ -1,0 +1,139 @@
+#include "tandem/inventory/allocator.h"
+
+#include <algorithm>
+
+#include "tandem/base/check.h"
+
+namespace tandem::inventory {
+
+std::vector<Source> PlanSources(const std::vector<StockLevel>& levels, int64_t quantity,
+                                const std::vector<int64_t>& preferred) {
+  TANDEM_DCHECK(quantity > 0);
+  auto is_preferred = [&](int64_t id) {
+    return std::find(preferred.begin(), preferred.end(), id) != preferred.end();
+  };
+  std::vector<const StockLevel*> order;
+  for (const StockLevel& l : levels) {
+    if (l.Available() > 0) order.push_back(&l);
+  }
+  // Preferred first, then most available, then lowest id so the choice is deterministic.
+  std::sort(order.begin(), order.end(), [&](const StockLevel* a, const StockLevel* b) {
+    bool pa = is_preferred(a->location_id), pb = is_preferred(b->location_id);
+    if (pa != pb) return pa;
+    if (a->Available() != b->Available()) return a->Available() > b->Available();
+    return a->location_id < b->location_id;
+  });
+  for (const StockLevel* l : order) {
+    if (l->Available() >= quantity) return {Source{l->location_id, quantity}};
+  }
+  // No single location has everything: split, largest first, so the fewest shipments result.
+  std::sort(order.begin(), order.end(), [](const StockLevel* a, const StockLevel* b) {
+    if (a->Available() != b->Available()) return a->Available() > b->Available();
+    return a->location_id < b->location_id;
+  });
+  std::vector<Source> plan;
+  int64_t left = quantity;
+  for (const StockLevel* l : order) {
+    int64_t take = std::min(left, l->Available());
+    plan.push_back(Source{l->location_id, take});
+    left -= take;
+    if (left == 0) return plan;
+  }
+  return {};
+}
+
+Allocator::Allocator(InventoryStore& store, int64_t now_ms) : store_(store), now_ms_(now_ms) {}
+
+const std::vector<Location>& Allocator::LocationsCached() {
+  if (!locations_) locations_ = store_.Locations();
+  return *locations_;
+}
+
+std::vector<StockLevel> Allocator::EligibleLevels(const std::string& sku,
+                                                  const Eligibility& eligibility) {
+  std::vector<StockLevel> eligible;
+  const std::vector<Location>& locations = LocationsCached();
+  for (StockLevel& level : store_.Levels(sku)) {
+    auto loc = std::find_if(locations.begin(), locations.end(),
+                            [&](const Location& l) { return l.id == level.location_id; });
+    if (loc == locations.end()) continue;
+    bool ok = eligibility.only_location ? (loc->id == *eligibility.only_location && loc->pickup)
+                                        : loc->ships_orders;
+    if (ok) eligible.push_back(std::move(level));
+  }
+  return eligible;
+}
+
+Availability Allocator::AvailabilityOf(const std::string& sku) {
+  Availability out;
+  const std::vector<Location>& locations = LocationsCached();
+  for (const StockLevel& level : store_.Levels(sku)) {
+    auto loc = std::find_if(locations.begin(), locations.end(),
+                            [&](const Location& l) { return l.id == level.location_id; });
+    if (loc == locations.end()) continue;
+    int64_t available = std::max<int64_t>(0, level.Available());
+    if (loc->ships_orders) out.online += available;
+    if (loc->pickup) out.stores.push_back({loc->id, loc->name, available});
+  }
+  return out;
+}
+
+Result<std::vector<Hold>> Allocator::PlaceHolds(int64_t cart_id, const std::string& sku,
+                                                int64_t quantity, const Eligibility& eligibility,
+                                                int64_t expires_ms,
+                                                const std::vector<int64_t>& preferred) {
+  TANDEM_CHECK(quantity > 0);
+  // Expired holds of this SKU are never counted as live: give them back before deciding.
+  ReleaseExpiredHolds(sku, 1000);
+  std::vector<Source> plan = PlanSources(EligibleLevels(sku, eligibility), quantity, preferred);
+  if (plan.empty()) {
+    return Status(Code::kInsufficientStock, "not enough " + sku + " available");
+  }
+  std::vector<Hold> holds;
+  for (const Source& s : plan) {
+    // The guard re-checks availability in the database; the caller's transaction is rolled back
+    // on failure, so holds placed earlier in this loop vanish with it.
+    if (!store_.TryReserve(sku, s.location_id, s.quantity)) {
+      return Status(Code::kInsufficientStock, "not enough " + sku + " available");
+    }
+    Hold h{0, cart_id, sku, s.location_id, s.quantity, expires_ms};
+    h.id = store_.InsertHold(h);
+    holds.push_back(h);
+  }
+  return holds;
+}
+
+void Allocator::ReleaseHold(const Hold& hold) {
+  TANDEM_CHECK(store_.TryUnreserve(hold.sku, hold.location_id, hold.quantity));
+  store_.DeleteHold(hold.id);
+}
+
+int Allocator::ReleaseExpiredHolds(const std::string& sku, int limit) {
+  std::vector<Hold> expired = store_.ExpiredHolds(now_ms_, sku, limit);
+  for (const Hold& h : expired) ReleaseHold(h);
+  return static_cast<int>(expired.size());
+}
+
+Allocation Allocator::AllocateFromHold(const Hold& hold, int64_t order_id, int64_t line_id) {
+  TANDEM_CHECK(store_.TryReservedToAllocated(hold.sku, hold.location_id, hold.quantity));
+  store_.DeleteHold(hold.id);
+  Allocation a{0, order_id, line_id, hold.sku, hold.location_id, hold.quantity, true};
+  a.id = store_.InsertAllocation(a);
+  return a;
+}
+
+void Allocator::ReleaseAllocation(const Allocation& allocation) {
+  TANDEM_CHECK(allocation.open);
+  TANDEM_CHECK(store_.TryUnallocate(allocation.sku, allocation.location_id, allocation.quantity));
+  store_.CloseAllocation(allocation.id);
+}
+
+void Allocator::ShipAllocation(const Allocation& allocation, const std::string& reference) {
+  TANDEM_CHECK(allocation.open);
+  Movement m{0, allocation.sku, allocation.location_id, -allocation.quantity,
+             MovementReason::kSaleOnline, reference, now_ms_};
+  TANDEM_CHECK(store_.RecordMovement(m, -allocation.quantity) != 0);
+  store_.CloseAllocation(allocation.id);
+}
+
+}  // namespace tandem::inventory

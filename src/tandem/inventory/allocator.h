@@ -1,0 +1,78 @@
+// The allocator: the one piece of code that decides from which location(s) a line is served,
+// for availability shown to shoppers, soft holds, allocations, and their release.
+//
+// An Allocator borrows an InventoryStore for the length of one transaction; it is not thread-safe
+// and must not outlive that transaction.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tandem/base/result.h"
+#include "tandem/inventory/inventory.h"
+
+namespace tandem::inventory {
+
+// Where a line may be served from.
+struct Eligibility {
+  // Pick-up: only this store. Otherwise every location that ships orders.
+  std::optional<int64_t> only_location;
+};
+
+struct Source {
+  int64_t location_id = 0;
+  int64_t quantity = 0;
+  bool operator==(const Source&) const = default;
+};
+
+struct StoreAvailability {
+  int64_t location_id = 0;
+  std::string name;
+  int64_t available = 0;
+};
+
+struct Availability {
+  int64_t online = 0;  // what can be promised to an online order now
+  std::vector<StoreAvailability> stores;  // per pick-up store
+};
+
+// Chooses sources for `quantity` units among `levels` (already eligible): one location that has
+// everything if possible (preferring `preferred`, then the most available), else a split over the
+// fewest locations. Empty when the levels together cannot cover the quantity. Pure.
+std::vector<Source> PlanSources(const std::vector<StockLevel>& levels, int64_t quantity,
+                                const std::vector<int64_t>& preferred);
+
+class Allocator {
+ public:
+  Allocator(InventoryStore& store, int64_t now_ms);
+
+  // What a shopper is shown for a SKU: online-sellable units and per pick-up store.
+  Availability AvailabilityOf(const std::string& sku);
+
+  // Places soft holds for `quantity` units of `sku` for a cart, expiring at `expires_ms`.
+  // kInsufficientStock when the eligible locations cannot cover it; nothing is held then.
+  Result<std::vector<Hold>> PlaceHolds(int64_t cart_id, const std::string& sku, int64_t quantity,
+                                       const Eligibility& eligibility, int64_t expires_ms,
+                                       const std::vector<int64_t>& preferred);
+  // Gives back a hold's units and deletes it.
+  void ReleaseHold(const Hold& hold);
+  // Releases up to `limit` expired holds (of one SKU when `sku` is not empty); returns how many.
+  int ReleaseExpiredHolds(const std::string& sku, int limit);
+  // Turns a live hold into an allocation for an order line.
+  Allocation AllocateFromHold(const Hold& hold, int64_t order_id, int64_t line_id);
+  // Gives back an open allocation (order cancelled).
+  void ReleaseAllocation(const Allocation& allocation);
+  // Ships an open allocation: the ledger records the sale and on_hand drops.
+  void ShipAllocation(const Allocation& allocation, const std::string& reference);
+
+ private:
+  std::vector<StockLevel> EligibleLevels(const std::string& sku, const Eligibility& eligibility);
+  const std::vector<Location>& LocationsCached();
+
+  InventoryStore& store_;
+  int64_t now_ms_;
+  std::optional<std::vector<Location>> locations_;
+};
+
+}  // namespace tandem::inventory

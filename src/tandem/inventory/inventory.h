@@ -1,0 +1,153 @@
+// Inventory: locations, stock levels per (SKU, location), the append-only ledger, soft holds and
+// hard allocations, and the InventoryStore seam the storage adapters implement.
+//
+// available = on_hand − reserved − allocated − safety_stock. Every change of on_hand is a ledger
+// movement. Types are values; InventoryStore is used inside one transaction by one thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem::inventory {
+
+enum class LocationKind { kStore, kWarehouse, kDistributionCentre };
+std::string_view LocationKindName(LocationKind kind);
+std::optional<LocationKind> ParseLocationKind(std::string_view name);
+
+struct Location {
+  int64_t id = 0;
+  std::string code;  // short unique code, e.g. "KL-CENTRAL"
+  std::string name;
+  LocationKind kind = LocationKind::kStore;
+  std::string address;
+  double latitude = 0;
+  double longitude = 0;
+  bool ships_orders = false;    // may serve delivery orders
+  bool pickup = false;          // offers pick-up in store
+  bool sells_in_store = false;  // has a till
+  int64_t safety_stock_default = 0;  // units per SKU held back for walk-in customers
+};
+
+struct StockLevel {
+  std::string sku;
+  int64_t location_id = 0;
+  int64_t on_hand = 0;
+  int64_t reserved = 0;      // soft holds from carts
+  int64_t allocated = 0;     // hard, for placed orders not yet shipped
+  int64_t safety_stock = 0;  // never promised online
+  int64_t Available() const { return on_hand - reserved - allocated - safety_stock; }
+};
+
+enum class MovementReason {
+  kReceipt,
+  kSaleOnline,
+  kSaleInStore,
+  kReturn,
+  kAdjustment,
+  kCountCorrection,
+  kTransferOut,
+  kTransferIn,
+};
+std::string_view MovementReasonName(MovementReason reason);
+std::optional<MovementReason> ParseMovementReason(std::string_view name);
+
+struct Movement {
+  int64_t id = 0;
+  std::string sku;
+  int64_t location_id = 0;
+  int64_t delta = 0;  // change of on_hand
+  MovementReason reason = MovementReason::kAdjustment;
+  std::string reference;  // order number, adjustment note, till event id
+  int64_t at_ms = 0;
+};
+
+struct Hold {
+  int64_t id = 0;
+  int64_t cart_id = 0;
+  std::string sku;
+  int64_t location_id = 0;
+  int64_t quantity = 0;
+  int64_t expires_ms = 0;
+};
+
+struct Allocation {
+  int64_t id = 0;
+  int64_t order_id = 0;
+  int64_t line_id = 0;
+  std::string sku;
+  int64_t location_id = 0;
+  int64_t quantity = 0;
+  bool open = true;
+};
+
+// The counters of one (SKU, location) next to the sums that must equal them (see `tandem check`).
+struct LevelTotals {
+  std::string sku;
+  int64_t location_id = 0;
+  bool has_level = false;
+  int64_t on_hand = 0, ledger_sum = 0;
+  int64_t reserved = 0, holds_sum = 0;
+  int64_t allocated = 0, allocations_sum = 0;
+  int64_t safety_stock = 0;
+};
+
+// Persistence of inventory, used inside one transaction. The Try*/Record* methods are conditional
+// updates: they change nothing and return false when their guard fails, so correctness never
+// depends on the database having a single writer.
+class InventoryStore {
+ public:
+  virtual ~InventoryStore() = default;
+
+  virtual int64_t InsertLocation(const Location& location) = 0;
+  virtual std::vector<Location> Locations() = 0;
+  virtual std::optional<Location> FindLocation(int64_t id) = 0;
+  virtual std::optional<Location> FindLocationByCode(const std::string& code) = 0;
+
+  // Levels of one SKU at every location that has a row for it.
+  virtual std::vector<StockLevel> Levels(const std::string& sku) = 0;
+  // Levels at one location, ordered by SKU, after `after_sku`.
+  virtual std::vector<StockLevel> LevelsAt(int64_t location_id, const std::string& after_sku,
+                                           int limit) = 0;
+  virtual std::optional<StockLevel> Level(const std::string& sku, int64_t location_id) = 0;
+  // Creates the row with zero counters when missing.
+  virtual void EnsureLevel(const std::string& sku, int64_t location_id, int64_t safety_stock) = 0;
+
+  // reserved += qty, guarded by available >= qty.
+  virtual bool TryReserve(const std::string& sku, int64_t location_id, int64_t qty) = 0;
+  // reserved -= qty, guarded by reserved >= qty.
+  virtual bool TryUnreserve(const std::string& sku, int64_t location_id, int64_t qty) = 0;
+  // reserved -= qty and allocated += qty, guarded by reserved >= qty.
+  virtual bool TryReservedToAllocated(const std::string& sku, int64_t location_id,
+                                      int64_t qty) = 0;
+  // allocated -= qty, guarded by allocated >= qty.
+  virtual bool TryUnallocate(const std::string& sku, int64_t location_id, int64_t qty) = 0;
+  // on_hand += m.delta and allocated += allocated_delta, guarded so that on_hand still covers
+  // reserved + allocated; appends the movement to the ledger. Returns the movement id, 0 if refused.
+  virtual int64_t RecordMovement(const Movement& m, int64_t allocated_delta) = 0;
+  virtual std::vector<Movement> MovementsOf(const std::string& sku, int64_t location_id,
+                                            int limit) = 0;
+
+  virtual int64_t InsertHold(const Hold& hold) = 0;
+  virtual std::vector<Hold> HoldsOfCart(int64_t cart_id) = 0;
+  virtual void DeleteHold(int64_t hold_id) = 0;
+  // Moves the expiry of the cart's holds that are still live (expires_ms > now_ms).
+  virtual void ExtendHolds(int64_t cart_id, int64_t now_ms, int64_t expires_ms) = 0;
+  // Holds with expires_ms <= now_ms, oldest first; of one SKU when `sku` is not empty.
+  virtual std::vector<Hold> ExpiredHolds(int64_t now_ms, const std::string& sku, int limit) = 0;
+
+  virtual int64_t InsertAllocation(const Allocation& allocation) = 0;
+  virtual std::vector<Allocation> AllocationsOfOrder(int64_t order_id) = 0;
+  virtual void CloseAllocation(int64_t allocation_id) = 0;
+
+  // Every (SKU, location) named by a level, a movement, a hold or an open allocation.
+  virtual std::vector<LevelTotals> Totals() = 0;
+};
+
+// One discrepancy per broken rule: on_hand = Σ ledger, reserved = Σ holds, allocated = Σ open
+// allocations, no counter negative. Empty when everything holds.
+std::vector<std::string> FindDiscrepancies(const std::vector<LevelTotals>& totals);
+
+}  // namespace tandem::inventory

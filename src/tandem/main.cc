@@ -1,0 +1,155 @@
+// tandem: one binary for the server and its operations.
+//   tandem serve | user add | demo | migrate | check | backup
+// Settings come from flags, then TANDEM_* environment variables, then a config file (--config).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <cstdio>
+
+#include "tandem/app/app.h"
+#include "tandem/base/crypto.h"
+#include "tandem/storage/sqlite/sqlite_database.h"
+
+namespace {
+
+using tandem::app::Config;
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("tandem");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(level));
+}
+
+int OpenOrFail(const Config& config, std::unique_ptr<tandem::storage::Database>& db) {
+  auto opened = tandem::app::OpenDatabase(config);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "cannot open %s: %s\n", tandem::app::DatabasePath(config).c_str(),
+                 opened.status().message().c_str());
+    return 1;
+  }
+  db = std::move(opened.value());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (!tandem::InitCrypto()) {
+    std::fprintf(stderr, "libsodium failed to initialise\n");
+    return 1;
+  }
+  Config config;
+  CLI::App app{"Tandem: one source of truth for stock and orders across every channel"};
+  app.set_config("--config", "", "Config file (TOML or INI: key = value)")->envname("TANDEM_CONFIG");
+  app.add_option("--data", config.data_dir, "Data folder")->envname("TANDEM_DATA");
+  app.add_option("--listen", config.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->envname("TANDEM_LISTEN");
+  app.add_option("--threads", config.threads, "HTTP threads (0: automatic)")
+      ->envname("TANDEM_THREADS")
+      ->check(CLI::Range(0, 256));
+  app.add_option("--hold-ttl-seconds", config.hold_ttl_seconds, "Lifetime of a cart's holds")
+      ->envname("TANDEM_HOLD_TTL_SECONDS")
+      ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));
+  app.add_option("--hold-sweep-ms", config.hold_sweep_ms, "How often expired holds are released")
+      ->envname("TANDEM_HOLD_SWEEP_MS")
+      ->check(CLI::Range(int64_t{10}, int64_t{3600 * 1000}));
+  app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
+      ->envname("TANDEM_LOG_LEVEL");
+  app.fallthrough();
+  app.require_subcommand(1);
+
+  auto* serve = app.add_subcommand("serve", "Run the HTTP server");
+  auto* migrate = app.add_subcommand("migrate", "Apply pending schema migrations");
+  auto* check = app.add_subcommand("check", "Check that stock counters match ledger, holds, allocations");
+  auto* demo = app.add_subcommand("demo", "Load demo data (idempotent) and print the logins");
+  auto* backup = app.add_subcommand("backup", "Write an online backup of the database");
+  std::string backup_to;
+  backup->add_option("--to", backup_to, "Backup file")->required();
+  auto* user = app.add_subcommand("user", "Manage staff accounts");
+  user->require_subcommand(1);
+  auto* user_add = user->add_subcommand("add", "Create a staff account");
+  tandem::customers::Registration reg;
+  std::string role = "admin";
+  user_add->add_option("--email", reg.email, "E-mail (the login)")->required();
+  user_add->add_option("--password", reg.password, "Password (8-200 bytes)")->required();
+  user_add->add_option("--role", role, "admin, merchant, ops or clerk")
+      ->check(CLI::IsMember({"admin", "merchant", "ops", "clerk"}));
+  user_add->add_option("--name", reg.name, "Display name");
+
+  CLI11_PARSE(app, argc, argv);
+  SetUpLogging(config.log_level);
+
+  if (serve->parsed()) return tandem::app::Serve(config);
+
+  if (migrate->parsed()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    auto applied = tandem::storage::sqlite::MigrateSqlite(tandem::app::DatabasePath(config));
+    if (!applied.ok()) {
+      std::fprintf(stderr, "migrate failed: %s\n", applied.status().message().c_str());
+      return 1;
+    }
+    std::printf("applied %d migration(s)\n", *applied);
+    return 0;
+  }
+
+  std::unique_ptr<tandem::storage::Database> db;
+  if (int rc = OpenOrFail(config, db); rc != 0) return rc;
+  tandem::SystemClock clock;
+
+  if (check->parsed()) {
+    std::string report;
+    auto found = tandem::app::CheckInventory(*db, &report);
+    if (!found.ok()) {
+      std::fprintf(stderr, "check failed: %s\n", found.status().message().c_str());
+      return 2;
+    }
+    if (*found > 0) {
+      std::printf("%s%d discrepancy(ies)\n", report.c_str(), *found);
+      return 1;
+    }
+    std::printf("inventory consistent: on_hand = ledger, reserved = holds, allocated = open "
+                "allocations\n");
+    return 0;
+  }
+  if (demo->parsed()) {
+    auto logins = tandem::app::LoadDemo(*db, clock);
+    if (!logins.ok()) {
+      std::fprintf(stderr, "demo failed: %s\n", logins.status().message().c_str());
+      return 1;
+    }
+    std::printf("Demo data ready in %s. Logins:\n", config.data_dir.c_str());
+    for (const auto& l : *logins) {
+      std::printf("  %-9s %-24s password: %s\n", l.role.c_str(), l.email.c_str(),
+                  l.password.c_str());
+    }
+    return 0;
+  }
+  if (backup->parsed()) {
+    db.reset();
+    tandem::Status s = tandem::storage::sqlite::BackupSqlite(tandem::app::DatabasePath(config),
+                                                             backup_to);
+    if (!s.ok()) {
+      std::fprintf(stderr, "backup failed: %s\n", s.message().c_str());
+      return 1;
+    }
+    std::printf("backup written to %s\n", backup_to.c_str());
+    return 0;
+  }
+  if (user_add->parsed()) {
+    reg.role = *tandem::customers::ParseRole(role);
+    if (reg.name.empty()) reg.name = reg.email;
+    tandem::Status s = tandem::app::AddUser(*db, clock, reg);
+    if (!s.ok()) {
+      std::fprintf(stderr, "user add failed: %s: %s\n",
+                   std::string(tandem::CodeName(s.code())).c_str(), s.message().c_str());
+      return 1;
+    }
+    std::printf("created %s account %s\n", role.c_str(), reg.email.c_str());
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,343 @@
+#include "tandem/orders/service.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "tandem/base/clock.h"
+#include "tandem/base/crypto.h"
+#include "tandem/base/limits.h"
+
+namespace tandem::orders {
+namespace {
+
+// The currency of an empty cart's zero totals.
+constexpr const char* kShopCurrencyDefault = "MYR";
+constexpr int64_t kStandardShippingMinor = 800;
+constexpr int64_t kExpressShippingMinor = 1500;
+constexpr int64_t kFreeStandardShippingFromMinor = 15000;
+
+inventory::Eligibility EligibilityOf(const Fulfillment& f) {
+  inventory::Eligibility e;
+  if (f.method == FulfillmentMethod::kPickup) e.only_location = f.location_id;
+  return e;
+}
+
+Result<Cart> LoadOpenCart(OrderContext& ctx, int64_t cart_id) {
+  std::optional<Cart> cart = ctx.orders.FindCart(cart_id);
+  if (!cart) return Status(Code::kNotFound, "no cart " + std::to_string(cart_id));
+  if (!cart->open) return Status(Code::kCartClosed, "this cart has been checked out");
+  return std::move(*cart);
+}
+
+std::vector<int64_t> LocationsOf(const std::vector<inventory::Hold>& holds) {
+  std::vector<int64_t> ids;
+  for (const auto& h : holds) {
+    if (std::find(ids.begin(), ids.end(), h.location_id) == ids.end()) ids.push_back(h.location_id);
+  }
+  return ids;
+}
+
+// Makes the live holds of one cart line cover exactly `quantity` units, preferring the
+// locations the cart already holds stock at (fewest shipments).
+Status SyncLineHolds(OrderContext& ctx, inventory::Allocator& allocator, const Cart& cart,
+                     const std::string& sku, int64_t quantity) {
+  std::vector<inventory::Hold> all = ctx.inventory.HoldsOfCart(cart.id);
+  int64_t held = 0;
+  for (const auto& h : all) {
+    if (h.sku != sku) continue;
+    if (h.expires_ms <= ctx.now_ms) {
+      allocator.ReleaseHold(h);
+    } else {
+      held += h.quantity;
+    }
+  }
+  if (held > quantity) {
+    for (const auto& h : all) {
+      if (h.sku == sku && h.expires_ms > ctx.now_ms) allocator.ReleaseHold(h);
+    }
+    held = 0;
+  }
+  if (held < quantity) {
+    auto placed = allocator.PlaceHolds(cart.id, sku, quantity - held,
+                                       EligibilityOf(cart.fulfillment),
+                                       ctx.now_ms + ctx.hold_ttl_ms, LocationsOf(all));
+    if (!placed.ok()) return placed.status();
+  }
+  return Status::Ok();
+}
+
+Money ZeroLike(const Money& m) { return Money{0, m.currency}; }
+
+std::string OptionsText(const std::vector<catalog::Option>& options) {
+  std::string out;
+  for (const auto& o : options) {
+    if (!out.empty()) out += ", ";
+    out += o.name + ": " + o.value;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool IsKnownService(const std::string& service) {
+  return service == "standard" || service == "express";
+}
+
+Money ShippingFor(const Fulfillment& f, const Money& subtotal) {
+  if (f.method == FulfillmentMethod::kPickup || subtotal.amount == 0) return ZeroLike(subtotal);
+  if (f.service == "express") return Money{kExpressShippingMinor, subtotal.currency};
+  if (subtotal.amount >= kFreeStandardShippingFromMinor) return ZeroLike(subtotal);
+  return Money{kStandardShippingMinor, subtotal.currency};
+}
+
+Cart CreateCart(OrderContext& ctx, std::optional<int64_t> customer_id,
+                const std::string& token_hash) {
+  Cart cart;
+  cart.token_hash = token_hash;
+  cart.customer_id = customer_id;
+  cart.created_ms = cart.updated_ms = ctx.now_ms;
+  cart.id = ctx.orders.InsertCart(cart);
+  return cart;
+}
+
+Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id) {
+  std::optional<Cart> cart = ctx.orders.FindCart(cart_id);
+  if (!cart) return Status(Code::kNotFound, "no cart " + std::to_string(cart_id));
+  CartView view;
+  view.holds = ctx.inventory.HoldsOfCart(cart_id);
+  Money subtotal{0, kShopCurrencyDefault};
+  bool first = true;
+  for (const CartLine& line : cart->lines) {
+    std::optional<catalog::Variant> variant = ctx.catalog.FindVariant(line.sku);
+    TANDEM_CHECK(variant.has_value());
+    std::optional<catalog::Product> product = ctx.catalog.FindProduct(variant->product_id);
+    TANDEM_CHECK(product.has_value());
+    CartLineView lv{line, *variant, product->name, 0, {}};
+    for (const auto& h : view.holds) {
+      if (h.sku == line.sku && h.expires_ms > ctx.now_ms) lv.held += h.quantity;
+    }
+    Result<Money> total = MultiplyMoney(variant->price, line.quantity);
+    if (!total.ok()) return total.status();
+    lv.line_total = total.value();
+    if (first) {
+      subtotal = ZeroLike(lv.line_total);
+      first = false;
+    }
+    Result<Money> sum = AddMoney(subtotal, lv.line_total);
+    if (!sum.ok()) return sum.status();
+    subtotal = sum.value();
+    view.lines.push_back(std::move(lv));
+  }
+  for (const auto& h : view.holds) {
+    if (h.expires_ms > ctx.now_ms && (!view.hold_expires_ms || h.expires_ms < *view.hold_expires_ms)) {
+      view.hold_expires_ms = h.expires_ms;
+    }
+  }
+  view.totals.subtotal = subtotal;
+  view.totals.discount = ZeroLike(subtotal);
+  view.totals.shipping = ShippingFor(cart->fulfillment, subtotal);
+  Result<Money> total = AddMoney(subtotal, view.totals.shipping);
+  if (!total.ok()) return total.status();
+  view.totals.total = total.value();
+  view.cart = std::move(*cart);
+  return view;
+}
+
+Status AddItem(OrderContext& ctx, int64_t cart_id, const std::string& sku, int64_t quantity) {
+  if (quantity < 1 || quantity > kLineQuantityMax) {
+    return Status(Code::kInvalidArgument,
+                  "quantity must be between 1 and " + std::to_string(kLineQuantityMax));
+  }
+  Result<Cart> cart = LoadOpenCart(ctx, cart_id);
+  if (!cart.ok()) return cart.status();
+  int64_t current = 0;
+  for (const CartLine& l : cart->lines) {
+    if (l.sku == sku) current = l.quantity;
+  }
+  return SetItemQuantity(ctx, cart_id, sku, current + quantity);
+}
+
+Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sku,
+                       int64_t quantity) {
+  if (quantity < 0 || quantity > kLineQuantityMax) {
+    return Status(Code::kInvalidArgument,
+                  "quantity must be between 0 and " + std::to_string(kLineQuantityMax));
+  }
+  Result<Cart> cart = LoadOpenCart(ctx, cart_id);
+  if (!cart.ok()) return cart.status();
+  bool present = std::any_of(cart->lines.begin(), cart->lines.end(),
+                             [&](const CartLine& l) { return l.sku == sku; });
+  if (!present) {
+    if (quantity == 0) return Status(Code::kNotFound, "no line " + sku + " in this cart");
+    std::optional<catalog::Variant> variant = ctx.catalog.FindVariant(sku);
+    std::optional<catalog::Product> product;
+    if (variant) product = ctx.catalog.FindProduct(variant->product_id);
+    if (!variant || !variant->active || !product || !product->active) {
+      return Status(Code::kNotFound, "no product with sku " + sku);
+    }
+    if (cart->lines.size() >= static_cast<size_t>(kCartLinesMax)) {
+      return Status(Code::kTooManyLines,
+                    "a cart holds at most " + std::to_string(kCartLinesMax) + " lines");
+    }
+  }
+  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
+  TANDEM_RETURN_IF_ERROR(SyncLineHolds(ctx, allocator, *cart, sku, quantity));
+  ctx.orders.SetCartLine(cart_id, sku, quantity, ctx.now_ms);
+  ctx.inventory.ExtendHolds(cart_id, ctx.now_ms, ctx.now_ms + ctx.hold_ttl_ms);
+  return Status::Ok();
+}
+
+Status SetFulfillment(OrderContext& ctx, int64_t cart_id, const Fulfillment& f) {
+  Result<Cart> cart = LoadOpenCart(ctx, cart_id);
+  if (!cart.ok()) return cart.status();
+  if (f.method == FulfillmentMethod::kPickup) {
+    if (!f.location_id) return Status(Code::kInvalidArgument, "location_id is required for pickup");
+    std::optional<inventory::Location> loc = ctx.inventory.FindLocation(*f.location_id);
+    if (!loc) return Status(Code::kNotFound, "no location " + std::to_string(*f.location_id));
+    if (!loc->pickup) return Status(Code::kInvalidArgument, loc->name + " does not offer pick-up");
+  } else {
+    if (!IsKnownService(f.service)) {
+      return Status(Code::kInvalidArgument, "service must be standard or express");
+    }
+    if (f.address) TANDEM_RETURN_IF_ERROR(ValidateAddress(*f.address));
+  }
+  // Re-hold every line under the new choice; on failure the transaction is rolled back and the
+  // old holds stay.
+  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
+  for (const auto& h : ctx.inventory.HoldsOfCart(cart_id)) allocator.ReleaseHold(h);
+  Cart updated = *cart;
+  updated.fulfillment = f;
+  for (const CartLine& line : updated.lines) {
+    TANDEM_RETURN_IF_ERROR(SyncLineHolds(ctx, allocator, updated, line.sku, line.quantity));
+  }
+  ctx.orders.SaveCartFulfillment(cart_id, f, ctx.now_ms);
+  return Status::Ok();
+}
+
+Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest& req) {
+  Result<Cart> loaded = LoadOpenCart(ctx, cart_id);
+  if (!loaded.ok()) return loaded.status();
+  Cart cart = std::move(loaded.value());
+  if (cart.lines.empty()) return Status(Code::kInvalidArgument, "the cart is empty");
+  if (req.payment_method != PaymentMethod::kCashOnDelivery) {
+    return Status(Code::kInvalidArgument, "payment_method must be cash_on_delivery for now");
+  }
+  Fulfillment f = cart.fulfillment;
+  if (req.address) {
+    if (f.method != FulfillmentMethod::kDelivery) {
+      return Status(Code::kInvalidArgument, "an address is only for delivery");
+    }
+    TANDEM_RETURN_IF_ERROR(ValidateAddress(*req.address));
+    f.address = req.address;
+  }
+  if (f.method == FulfillmentMethod::kDelivery && !f.address) {
+    return Status(Code::kInvalidArgument, "address is required for delivery");
+  }
+  if (req.name.size() > kTextShortBytesMax || req.phone.size() > 40) {
+    return Status(Code::kInvalidArgument, "name or phone is too long");
+  }
+
+  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
+  for (const CartLine& line : cart.lines) {
+    // Every line was held when it was added, so a line that cannot be held now lost its hold.
+    Status synced = SyncLineHolds(ctx, allocator, cart, line.sku, line.quantity);
+    if (synced.code() == Code::kInsufficientStock) {
+      return Status(Code::kHoldExpired,
+                    "the hold on " + line.sku + " expired and the units are gone");
+    }
+    TANDEM_RETURN_IF_ERROR(synced);
+  }
+  ctx.orders.SaveCartFulfillment(cart.id, f, ctx.now_ms);
+  Result<CartView> view = ViewCart(ctx, cart.id);
+  if (!view.ok()) return view.status();
+
+  Order order;
+  order.customer_id = req.customer_id;
+  order.email = req.email;
+  order.name = req.name;
+  order.phone = req.phone;
+  order.payment_method = req.payment_method;
+  order.fulfillment = f;
+  order.newsletter_opt_in = req.newsletter_opt_in;
+  order.totals = view->totals;
+  order.cart_id = cart.id;
+  order.created_ms = order.updated_ms = ctx.now_ms;
+  for (const CartLineView& lv : view->lines) {
+    OrderLine ol;
+    ol.sku = lv.line.sku;
+    ol.product_id = lv.variant.product_id;
+    ol.name = lv.product_name;
+    ol.options = OptionsText(lv.variant.options);
+    ol.image_url = lv.variant.image_url;
+    ol.unit_price = lv.variant.price;
+    ol.quantity = lv.line.quantity;
+    ol.line_total = lv.line_total;
+    order.lines.push_back(std::move(ol));
+  }
+  char number[32];
+  int year = YearOf(ctx.now_ms);
+  std::snprintf(number, sizeof number, "TD-%04d-%06lld", year,
+                static_cast<long long>(ctx.orders.NextOrderSequence(year)));
+  order.number = number;
+  order.tracking_code = RandomCode(12);
+  order.access_token = RandomToken();
+  order.access_token_hash = HashToken(order.access_token);
+  order.timeline.push_back({ctx.now_ms, ctx.actor, "", std::string(StatusName(order.status)),
+                            "order placed"});
+  std::optional<int64_t> related = ctx.orders.RecentOrderOf(
+      req.customer_id, req.email, ctx.now_ms - kRelatedOrderWindowSeconds * 1000);
+
+  order.id = ctx.orders.InsertOrder(order);
+  for (const auto& hold : ctx.inventory.HoldsOfCart(cart.id)) {
+    auto line = std::find_if(order.lines.begin(), order.lines.end(),
+                             [&](const OrderLine& l) { return l.sku == hold.sku; });
+    TANDEM_CHECK(line != order.lines.end());
+    allocator.AllocateFromHold(hold, order.id, line->id);
+  }
+  ctx.orders.CloseCart(cart.id, ctx.now_ms);
+  if (related) {
+    ctx.orders.LinkOrders(order.id, *related);
+    order.related_order_ids.push_back(*related);
+  }
+  return order;
+}
+
+Result<Order> TransitionOrder(OrderContext& ctx, int64_t order_id, const TransitionRequest& req) {
+  std::optional<Order> order = ctx.orders.FindOrder(order_id);
+  if (!order) return Status(Code::kNotFound, "no order " + std::to_string(order_id));
+  TransitionFacts facts{order->payment_method, order->fulfillment.method};
+  Result<OrderStatus> next = Transition(order->status, req.to, facts);
+  if (!next.ok()) return next.status();
+  if (req.note.size() > kTextLongBytesMax || req.carrier.size() > kTextShortBytesMax ||
+      req.tracking_number.size() > kTextShortBytesMax) {
+    return Status(Code::kInvalidArgument, "note, carrier or tracking_number is too long");
+  }
+
+  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
+  if (req.to == OrderStatus::kPaid) {
+    ctx.orders.InsertVerifiedPayment(order->id, order->payment_method, order->totals.total,
+                                     ctx.actor, ctx.now_ms);
+  }
+  if (HoldsAllocation(order->status) && !HoldsAllocation(req.to)) {
+    for (const auto& a : ctx.inventory.AllocationsOfOrder(order->id)) {
+      if (!a.open) continue;
+      if (req.to == OrderStatus::kCancelled || req.to == OrderStatus::kRefunded) {
+        allocator.ReleaseAllocation(a);
+      } else {
+        allocator.ShipAllocation(a, order->number);
+      }
+    }
+  }
+  if (!ctx.orders.UpdateStatus(order->id, order->status, req.to, req.carrier,
+                               req.tracking_number, ctx.now_ms)) {
+    return Status(Code::kConflict, "the order changed meanwhile; reload and retry");
+  }
+  ctx.orders.AppendTimeline(order->id, {ctx.now_ms, ctx.actor,
+                                        std::string(StatusName(order->status)),
+                                        std::string(StatusName(req.to)), req.note});
+  std::optional<Order> updated = ctx.orders.FindOrder(order_id);
+  TANDEM_CHECK(updated.has_value());
+  return std::move(*updated);
+}
+
+}  // namespace tandem::orders

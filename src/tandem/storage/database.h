@@ -1,0 +1,58 @@
+// The Database seam: the only way domain-facing code reaches storage.
+//
+// A Tx bundles the stores of every module over one transaction. Database::Write runs a function in
+// a write transaction and returns only once its effects are durable (or rolled back); many writes
+// may share one commit (group commit), each isolated by a savepoint. Database is thread-safe; a Tx
+// belongs to the thread running the function and must not escape it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "tandem/base/result.h"
+#include "tandem/catalog/catalog.h"
+#include "tandem/customers/accounts.h"
+#include "tandem/inventory/inventory.h"
+#include "tandem/orders/order.h"
+
+namespace tandem::storage {
+
+// A stored answer to a request made with an Idempotency-Key.
+struct IdempotencyRecord {
+  std::string request_hash;
+  int status = 0;
+  std::string body;
+};
+
+class Tx {
+ public:
+  virtual ~Tx() = default;
+  virtual catalog::CatalogStore& catalog() = 0;
+  virtual inventory::InventoryStore& inventory() = 0;
+  virtual orders::OrderStore& orders() = 0;
+  virtual customers::AccountStore& accounts() = 0;
+
+  virtual std::optional<IdempotencyRecord> FindIdempotency(const std::string& key) = 0;
+  virtual void SaveIdempotency(const std::string& key, const IdempotencyRecord& record,
+                               int64_t now_ms) = 0;
+  // A small key/value table for settings and markers (e.g. demo data loaded).
+  virtual std::optional<std::string> GetSetting(const std::string& key) = 0;
+  virtual void PutSetting(const std::string& key, const std::string& value) = 0;
+};
+
+using TxFunction = std::function<Status(Tx&)>;
+
+class Database {
+ public:
+  virtual ~Database() = default;
+  // Runs `fn` in a write transaction. Its effects are kept iff it returns ok and the commit
+  // succeeds; the call returns after the commit is durable. Exceptions thrown by `fn` roll it back
+  // and come back as kInternal (CheckFailure included).
+  virtual Status Write(const TxFunction& fn) = 0;
+  // Runs `fn` on a consistent read-only snapshot.
+  virtual Status Read(const TxFunction& fn) = 0;
+};
+
+}  // namespace tandem::storage

@@ -1,0 +1,97 @@
+#include "tandem/storage/sqlite/connection.h"
+
+namespace tandem::storage::sqlite {
+namespace {
+
+[[noreturn]] void Throw(sqlite3* db, int rc, const std::string& where) {
+  throw SqliteError(rc, where + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+
+constexpr int kBusyTimeoutMs = 10000;
+
+}  // namespace
+
+Rows::~Rows() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+bool Rows::Next() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Throw(sqlite3_db_handle(stmt_), rc, query_.name);
+}
+
+std::string Rows::Text(int col) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, col);
+  if (text == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+std::unique_ptr<Connection> Connection::Open(const std::string& path, bool create) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    throw SqliteError(rc, "open " + path + ": " + msg);
+  }
+  std::unique_ptr<Connection> conn(new Connection(db));
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  sqlite3_extended_result_codes(db, 1);
+  conn->ExecScript(
+      "PRAGMA journal_mode=WAL;"
+      "PRAGMA synchronous=FULL;"
+      "PRAGMA foreign_keys=ON;");
+  return conn;
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+void Connection::ExecScript(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw SqliteError(rc, std::string("script: ") + msg);
+  }
+}
+
+sqlite3_stmt* Connection::Prepare(const Query& query) {
+  auto it = cache_.find(query.sql);
+  if (it != cache_.end()) return it->second;
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, query.sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) Throw(db_, rc, std::string("prepare ") + query.name);
+  cache_.emplace(query.sql, stmt);
+  return stmt;
+}
+
+void Connection::Bind(sqlite3_stmt* s, const Query& q, int i, int64_t v) {
+  int rc = sqlite3_bind_int64(s, i, v);
+  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(s), rc, q.name);
+}
+
+void Connection::Bind(sqlite3_stmt* s, const Query& q, int i, double v) {
+  int rc = sqlite3_bind_double(s, i, v);
+  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(s), rc, q.name);
+}
+
+void Connection::Bind(sqlite3_stmt* s, const Query& q, int i, std::string_view v) {
+  int rc = sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(s), rc, q.name);
+}
+
+void Connection::Bind(sqlite3_stmt* s, const Query& q, int i, std::nullopt_t) {
+  int rc = sqlite3_bind_null(s, i);
+  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(s), rc, q.name);
+}
+
+}  // namespace tandem::storage::sqlite

@@ -1,0 +1,121 @@
+// A thin RAII layer over one sqlite3 connection: named queries, a statement cache, typed binding
+// and row access. Errors throw SqliteError; the database adapter catches them at the transaction
+// boundary. A Connection is used by one thread at a time.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace tandem::storage::sqlite {
+
+// A named SQL statement; the name appears in logs and errors.
+struct Query {
+  const char* name;
+  const char* sql;
+};
+
+class SqliteError : public std::runtime_error {
+ public:
+  SqliteError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+// Rows of one executed statement; resets the statement when it goes out of scope.
+class Rows {
+ public:
+  Rows(sqlite3_stmt* stmt, const Query& query) : stmt_(stmt), query_(query) {}
+  Rows(const Rows&) = delete;
+  Rows& operator=(const Rows&) = delete;
+  ~Rows();
+
+  // Steps to the next row; false when done.
+  bool Next();
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) const;
+  std::optional<int64_t> OptInt(int col) const {
+    return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col));
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+  const Query& query_;
+};
+
+class Connection {
+ public:
+  // Opens (creating when `create`) the database file with Tandem's pragmas:
+  // WAL, synchronous=FULL, foreign keys on, a busy timeout.
+  static std::unique_ptr<Connection> Open(const std::string& path, bool create);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements with no parameters and no result (DDL, BEGIN, COMMIT).
+  void ExecScript(const char* sql);
+
+  // Binds `args` to `query` (cached) and returns its rows.
+  template <typename... Args>
+  Rows Select(const Query& query, const Args&... args) {
+    sqlite3_stmt* stmt = Prepare(query);
+    int index = 1;
+    (Bind(stmt, query, index++, args), ...);
+    return Rows(stmt, query);
+  }
+
+  // Runs a statement to completion; returns the number of rows it changed.
+  template <typename... Args>
+  int Exec(const Query& query, const Args&... args) {
+    {
+      Rows rows = Select(query, args...);
+      while (rows.Next()) {
+      }
+    }
+    return sqlite3_changes(db_);
+  }
+
+  int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+  bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  sqlite3* raw() { return db_; }
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3_stmt* Prepare(const Query& query);
+
+  static void Bind(sqlite3_stmt* s, const Query& q, int i, int64_t v);
+  static void Bind(sqlite3_stmt* s, const Query& q, int i, int v) { Bind(s, q, i, int64_t{v}); }
+  static void Bind(sqlite3_stmt* s, const Query& q, int i, bool v) { Bind(s, q, i, int64_t{v}); }
+  static void Bind(sqlite3_stmt* s, const Query& q, int i, double v);
+  static void Bind(sqlite3_stmt* s, const Query& q, int i, std::string_view v);
+  static void Bind(sqlite3_stmt* s, const Query& q, int i, const std::string& v) {
+    Bind(s, q, i, std::string_view(v));
+  }
+  static void Bind(sqlite3_stmt* s, const Query& q, int i, const char* v) {
+    Bind(s, q, i, std::string_view(v));
+  }
+  static void Bind(sqlite3_stmt* s, const Query& q, int i, std::nullopt_t);
+  template <typename T>
+  static void Bind(sqlite3_stmt* s, const Query& q, int i, const std::optional<T>& v) {
+    if (v) {
+      Bind(s, q, i, *v);
+    } else {
+      Bind(s, q, i, std::nullopt);
+    }
+  }
+
+  sqlite3* db_;
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+};
+
+}  // namespace tandem::storage::sqlite

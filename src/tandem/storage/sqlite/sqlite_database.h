@@ -1,0 +1,33 @@
+// The SQLite adapter of the Database seam.
+//
+// Writes go to one writer thread that folds the transactions waiting for it into one commit
+// (group commit): each runs inside its own savepoint, so one failing write does not fail the others,
+// and every caller is answered only after the commit that holds its write is durable
+// (synchronous=FULL). Reads use a pool of connections on WAL snapshots and never wait for the
+// writer. Correctness does not depend on the single writer: the stores use conditional updates.
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tandem/base/result.h"
+#include "tandem/storage/database.h"
+
+namespace tandem::storage::sqlite {
+
+struct SqliteOptions {
+  std::string path;            // the database file; its folder must exist
+  bool apply_migrations = true;
+};
+
+// Opens the database, applies pending migrations and starts the writer thread.
+Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options);
+
+// Applies pending migrations to the database at `path`; returns how many were applied.
+Result<int> MigrateSqlite(const std::string& path);
+
+// Writes an online, consistent copy of the database at `from` to `to` (SQLite backup API).
+Status BackupSqlite(const std::string& from, const std::string& to);
+
+}  // namespace tandem::storage::sqlite

@@ -1,0 +1,313 @@
+// Storage contract tests over a real SQLite file: the domain operations through the Database seam,
+// the conditional updates, group commit and the ledger's append-only rule.
+#include "tandem/storage/sqlite/sqlite_database.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "tandem/inventory/adjust.h"
+#include "tandem/orders/service.h"
+#include "tandem/storage/sqlite/connection.h"
+#include "testing/fake_clock.h"
+
+namespace tandem::storage::sqlite {
+namespace {
+
+constexpr int64_t kTtlMs = 60'000;
+
+class SqliteDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tandem-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto db = OpenSqlite({(dir_ / "tandem.db").string(), true});
+    ASSERT_TRUE(db.ok()) << db.status().message();
+    db_ = std::move(db.value());
+  }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  orders::OrderContext Ctx(Tx& tx) {
+    return orders::OrderContext{tx.catalog(), tx.inventory(), tx.orders(), clock_.NowMs(), kTtlMs,
+                                "test"};
+  }
+
+  // One product with SKU `sku`, stocked at two shipping locations.
+  std::vector<int64_t> Seed(const std::string& sku, int64_t at_first, int64_t at_second) {
+    std::vector<int64_t> ids;
+    Status s = db_->Write([&](Tx& tx) -> Status {
+      catalog::Product p;
+      p.name = "Product " + sku;
+      p.variants.push_back({sku, 0, {1000, "MYR"}, {}, "", true});
+      auto created = catalog::CreateProduct(tx.catalog(), p, clock_.NowMs());
+      if (!created.ok()) return created.status();
+      for (int i = 0; i < 2; ++i) {
+        inventory::Location l;
+        l.code = sku + "-L" + std::to_string(i);
+        l.name = l.code;
+        l.ships_orders = true;
+        l.pickup = true;
+        ids.push_back(tx.inventory().InsertLocation(l));
+        int64_t units = i == 0 ? at_first : at_second;
+        if (units > 0) {
+          auto r = inventory::Adjust(tx.inventory(),
+                                     {sku, ids.back(), units, inventory::MovementReason::kReceipt,
+                                      "seed"},
+                                     clock_.NowMs());
+          if (!r.ok()) return r.status();
+        }
+      }
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.message();
+    return ids;
+  }
+
+  int64_t Available(const std::string& sku) {
+    int64_t total = 0;
+    EXPECT_TRUE(db_->Read([&](Tx& tx) {
+                     for (const auto& l : tx.inventory().Levels(sku)) total += l.Available();
+                     return Status::Ok();
+                   }).ok());
+    return total;
+  }
+
+  std::vector<std::string> Discrepancies() {
+    std::vector<std::string> found;
+    EXPECT_TRUE(db_->Read([&](Tx& tx) {
+                     found = inventory::FindDiscrepancies(tx.inventory().Totals());
+                     return Status::Ok();
+                   }).ok());
+    return found;
+  }
+
+  int64_t NewCart() {
+    int64_t id = 0;
+    EXPECT_TRUE(db_->Write([&](Tx& tx) {
+                     auto ctx = Ctx(tx);
+                     id = orders::CreateCart(ctx, std::nullopt, "hash").id;
+                     return Status::Ok();
+                   }).ok());
+    return id;
+  }
+
+  Status Add(int64_t cart, const std::string& sku, int64_t qty) {
+    return db_->Write([&](Tx& tx) {
+      auto ctx = Ctx(tx);
+      return orders::AddItem(ctx, cart, sku, qty);
+    });
+  }
+
+  Result<orders::Order> Checkout(int64_t cart) {
+    std::optional<orders::Order> order;
+    Status s = db_->Write([&](Tx& tx) -> Status {
+      auto ctx = Ctx(tx);
+      orders::CheckoutRequest req;
+      req.email = "shopper@example.my";
+      req.address = orders::Address{"A", "1 Jalan", "", "KL", "50000", "MY", ""};
+      auto r = orders::Checkout(ctx, cart, req);
+      if (!r.ok()) return r.status();
+      order = std::move(r.value());
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return std::move(*order);
+  }
+
+  std::filesystem::path dir_;
+  testing::FakeClock clock_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(SqliteDatabaseTest, HoldCheckoutShipKeepsCountersEqualToTheirSums) {
+  Seed("SKU-A", 3, 2);
+  EXPECT_EQ(Available("SKU-A"), 5);
+  int64_t cart = NewCart();
+  ASSERT_TRUE(Add(cart, "SKU-A", 4).ok());
+  EXPECT_EQ(Available("SKU-A"), 1);
+  EXPECT_TRUE(Discrepancies().empty());
+  Result<orders::Order> order = Checkout(cart);
+  ASSERT_TRUE(order.ok()) << order.status().message();
+  EXPECT_EQ(order->totals.total.amount, 4000 + 800);
+  EXPECT_EQ(order->number.rfind("TD-", 0), 0u);
+  EXPECT_EQ(Available("SKU-A"), 1);
+  EXPECT_TRUE(Discrepancies().empty());
+
+  for (auto to : {orders::OrderStatus::kProcessing, orders::OrderStatus::kReady,
+                  orders::OrderStatus::kShipped}) {
+    Status s = db_->Write([&](Tx& tx) {
+      auto ctx = Ctx(tx);
+      return orders::TransitionOrder(ctx, order->id, {to, "", "", ""}).status();
+    });
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  int64_t on_hand = 0;
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   for (const auto& l : tx.inventory().Levels("SKU-A")) {
+                     on_hand += l.on_hand;
+                     EXPECT_EQ(l.allocated, 0);
+                   }
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(on_hand, 1);
+  EXPECT_TRUE(Discrepancies().empty());
+}
+
+TEST_F(SqliteDatabaseTest, RefusesAHoldBeyondAvailableAndChangesNothing) {
+  Seed("SKU-B", 1, 1);
+  int64_t cart = NewCart();
+  Status s = Add(cart, "SKU-B", 3);
+  EXPECT_EQ(s.code(), Code::kInsufficientStock);
+  EXPECT_EQ(Available("SKU-B"), 2);
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   EXPECT_TRUE(tx.orders().FindCart(cart)->lines.empty());
+                   EXPECT_TRUE(tx.inventory().HoldsOfCart(cart).empty());
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_F(SqliteDatabaseTest, ExpiredHoldsAreReleasedAndCheckoutReholdsWhenItCan) {
+  Seed("SKU-C", 2, 0);
+  int64_t cart = NewCart();
+  ASSERT_TRUE(Add(cart, "SKU-C", 2).ok());
+  EXPECT_EQ(Available("SKU-C"), 0);
+  clock_.Advance(kTtlMs + 1);
+  // Another shopper's hold sweeps the expired one first and takes one unit.
+  int64_t other = NewCart();
+  ASSERT_TRUE(Add(other, "SKU-C", 1).ok());
+  EXPECT_TRUE(Discrepancies().empty());
+  Result<orders::Order> refused = Checkout(cart);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kHoldExpired);
+  ASSERT_TRUE(Checkout(other).ok());
+  EXPECT_TRUE(Discrepancies().empty());
+}
+
+TEST_F(SqliteDatabaseTest, CancellationGivesTheUnitsBack) {
+  Seed("SKU-D", 5, 0);
+  int64_t cart = NewCart();
+  ASSERT_TRUE(Add(cart, "SKU-D", 5).ok());
+  Result<orders::Order> order = Checkout(cart);
+  ASSERT_TRUE(order.ok());
+  EXPECT_EQ(Available("SKU-D"), 0);
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   auto ctx = Ctx(tx);
+                   return orders::TransitionOrder(
+                              ctx, order->id, {orders::OrderStatus::kCancelled, "", "", ""})
+                       .status();
+                 }).ok());
+  EXPECT_EQ(Available("SKU-D"), 5);
+  EXPECT_TRUE(Discrepancies().empty());
+}
+
+TEST_F(SqliteDatabaseTest, GroupCommitIsolatesAFailingWriteFromTheOthers) {
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i) {
+    threads.emplace_back([&, i] {
+      Status s = db_->Write([&](Tx& tx) -> Status {
+        tx.PutSetting("k" + std::to_string(i), "v");
+        if (i % 4 == 0) return Status(Code::kConflict, "refused on purpose");
+        return Status::Ok();
+      });
+      (s.ok() ? ok : failed)++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 12);
+  EXPECT_EQ(failed.load(), 4);
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   for (int i = 0; i < 16; ++i) {
+                     EXPECT_EQ(tx.GetSetting("k" + std::to_string(i)).has_value(), i % 4 != 0)
+                         << i;
+                   }
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_F(SqliteDatabaseTest, AThrowingWriteIsRolledBackAndReportedAsInternal) {
+  Status s = db_->Write([&](Tx& tx) -> Status {
+    tx.PutSetting("half", "done");
+    TANDEM_CHECK(false);
+    return Status::Ok();
+  });
+  EXPECT_EQ(s.code(), Code::kInternal);
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   EXPECT_FALSE(tx.GetSetting("half").has_value());
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_F(SqliteDatabaseTest, TheLedgerIsAppendOnly) {
+  Seed("SKU-E", 1, 0);
+  auto conn = Connection::Open((dir_ / "tandem.db").string(), false);
+  EXPECT_THROW(conn->ExecScript("UPDATE movements SET delta = 5"), SqliteError);
+  EXPECT_THROW(conn->ExecScript("DELETE FROM movements"), SqliteError);
+}
+
+TEST_F(SqliteDatabaseTest, ConditionalReserveNeverPromisesMoreThanAvailable) {
+  Seed("SKU-F", 3, 0);
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   auto& inv = tx.inventory();
+                   int64_t loc = inv.Levels("SKU-F")[0].location_id;
+                   EXPECT_TRUE(inv.TryReserve("SKU-F", loc, 2));
+                   EXPECT_FALSE(inv.TryReserve("SKU-F", loc, 2));
+                   EXPECT_TRUE(inv.TryReserve("SKU-F", loc, 1));
+                   EXPECT_FALSE(inv.TryUnreserve("SKU-F", loc, 4));
+                   EXPECT_TRUE(inv.TryUnreserve("SKU-F", loc, 3));
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_F(SqliteDatabaseTest, AdjustmentMayNotUncoverCommittedUnits) {
+  std::vector<int64_t> locs = Seed("SKU-G", 4, 0);
+  int64_t cart = NewCart();
+  ASSERT_TRUE(Add(cart, "SKU-G", 3).ok());
+  Status s = db_->Write([&](Tx& tx) {
+    return inventory::Adjust(tx.inventory(),
+                             {"SKU-G", locs[0], -2, inventory::MovementReason::kAdjustment, "x"},
+                             clock_.NowMs())
+        .status();
+  });
+  EXPECT_EQ(s.code(), Code::kStockCommitted);
+  EXPECT_TRUE(Discrepancies().empty());
+}
+
+TEST_F(SqliteDatabaseTest, OrdersOfOneCustomerWithinHalfAnHourAreRelated) {
+  Seed("SKU-H", 5, 0);
+  int64_t first_cart = NewCart();
+  ASSERT_TRUE(Add(first_cart, "SKU-H", 1).ok());
+  Result<orders::Order> first = Checkout(first_cart);
+  ASSERT_TRUE(first.ok());
+  clock_.Advance(10 * 60 * 1000);
+  int64_t second_cart = NewCart();
+  ASSERT_TRUE(Add(second_cart, "SKU-H", 1).ok());
+  Result<orders::Order> second = Checkout(second_cart);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->related_order_ids, std::vector<int64_t>{first->id});
+  clock_.Advance(31 * 60 * 1000);
+  int64_t third_cart = NewCart();
+  ASSERT_TRUE(Add(third_cart, "SKU-H", 1).ok());
+  Result<orders::Order> third = Checkout(third_cart);
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->related_order_ids.empty());
+}
+
+TEST_F(SqliteDatabaseTest, MigrationsAreAppliedOnce) {
+  db_.reset();
+  Result<int> again = MigrateSqlite((dir_ / "tandem.db").string());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);
+}
+
+}  // namespace
+}  // namespace tandem::storage::sqlite

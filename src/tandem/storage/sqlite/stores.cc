@@ -1,0 +1,840 @@
+#include "tandem/storage/sqlite/stores.h"
+
+#include <nlohmann/json.hpp>
+
+#include "tandem/base/check.h"
+
+namespace tandem::storage::sqlite {
+namespace {
+
+using nlohmann::json;
+
+// ---- catalog ----
+constexpr Query kInsertProduct{"insert_product",
+    "INSERT INTO products (name, description, category, active, created_ms, updated_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?)"};
+constexpr Query kUpdateProduct{"update_product",
+    "UPDATE products SET name = ?2, description = ?3, category = ?4, active = ?5, "
+    "updated_ms = ?6 WHERE id = ?1"};
+constexpr Query kUpsertVariant{"upsert_variant",
+    "INSERT INTO variants (sku, product_id, price_amount, currency, options, image_url, active, "
+    "position) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (sku) DO UPDATE SET "
+    "price_amount = ?3, currency = ?4, options = ?5, image_url = ?6, active = ?7, position = ?8 "
+    "WHERE product_id = ?2"};
+constexpr Query kSelectProduct{"select_product",
+    "SELECT id, name, description, category, active, created_ms, updated_ms FROM products "
+    "WHERE id = ?"};
+constexpr Query kSelectVariantsOfProduct{"select_variants_of_product",
+    "SELECT sku, product_id, price_amount, currency, options, image_url, active FROM variants "
+    "WHERE product_id = ? ORDER BY position, sku"};
+constexpr Query kSelectVariant{"select_variant",
+    "SELECT sku, product_id, price_amount, currency, options, image_url, active FROM variants "
+    "WHERE sku = ?"};
+constexpr Query kDeleteSearchRow{"delete_search_row", "DELETE FROM product_search WHERE rowid = ?"};
+constexpr Query kInsertSearchRow{"insert_search_row",
+    "INSERT INTO product_search (rowid, name, description, category, variants_text) "
+    "VALUES (?, ?, ?, ?, ?)"};
+constexpr Query kListProducts{"list_products",
+    "SELECT id FROM products WHERE active = 1 ORDER BY id LIMIT ? OFFSET ?"};
+constexpr Query kSearchProducts{"search_products",
+    "SELECT p.id FROM product_search s JOIN products p ON p.id = s.rowid "
+    "WHERE product_search MATCH ?1 AND p.active = 1 ORDER BY s.rank, p.id LIMIT ?2 OFFSET ?3"};
+
+std::string OptionsToJson(const std::vector<catalog::Option>& options) {
+  json arr = json::array();
+  for (const auto& o : options) arr.push_back({{"name", o.name}, {"value", o.value}});
+  return arr.dump();
+}
+
+std::vector<catalog::Option> OptionsFromJson(const std::string& text) {
+  std::vector<catalog::Option> out;
+  json arr = json::parse(text, nullptr, false);
+  if (!arr.is_array()) {
+    TANDEM_UNEXPECTED("variant options column is not a JSON array");
+    return out;
+  }
+  for (const auto& o : arr) out.push_back({o.value("name", ""), o.value("value", "")});
+  return out;
+}
+
+catalog::Variant ReadVariant(const Rows& r) {
+  catalog::Variant v;
+  v.sku = r.Text(0);
+  v.product_id = r.Int(1);
+  v.price = Money{r.Int(2), r.Text(3)};
+  v.options = OptionsFromJson(r.Text(4));
+  v.image_url = r.Text(5);
+  v.active = r.Int(6) != 0;
+  return v;
+}
+
+// ---- inventory ----
+constexpr Query kInsertLocation{"insert_location",
+    "INSERT INTO locations (code, name, kind, address, latitude, longitude, ships_orders, pickup, "
+    "sells_in_store, safety_stock_default) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+constexpr Query kSelectLocations{"select_locations",
+    "SELECT id, code, name, kind, address, latitude, longitude, ships_orders, pickup, "
+    "sells_in_store, safety_stock_default FROM locations ORDER BY id"};
+constexpr Query kSelectLocation{"select_location",
+    "SELECT id, code, name, kind, address, latitude, longitude, ships_orders, pickup, "
+    "sells_in_store, safety_stock_default FROM locations WHERE id = ?"};
+constexpr Query kSelectLocationByCode{"select_location_by_code",
+    "SELECT id, code, name, kind, address, latitude, longitude, ships_orders, pickup, "
+    "sells_in_store, safety_stock_default FROM locations WHERE code = ?"};
+constexpr Query kSelectLevelsOfSku{"select_levels_of_sku",
+    "SELECT sku, location_id, on_hand, reserved, allocated, safety_stock FROM stock_levels "
+    "WHERE sku = ? ORDER BY location_id"};
+constexpr Query kSelectLevelsAt{"select_levels_at",
+    "SELECT sku, location_id, on_hand, reserved, allocated, safety_stock FROM stock_levels "
+    "WHERE location_id = ? AND sku > ? ORDER BY sku LIMIT ?"};
+constexpr Query kSelectLevel{"select_level",
+    "SELECT sku, location_id, on_hand, reserved, allocated, safety_stock FROM stock_levels "
+    "WHERE sku = ? AND location_id = ?"};
+constexpr Query kEnsureLevel{"ensure_level",
+    "INSERT INTO stock_levels (sku, location_id, safety_stock) VALUES (?, ?, ?) "
+    "ON CONFLICT (sku, location_id) DO NOTHING"};
+constexpr Query kReserve{"reserve",
+    "UPDATE stock_levels SET reserved = reserved + ?3 WHERE sku = ?1 AND location_id = ?2 "
+    "AND on_hand - reserved - allocated - safety_stock >= ?3"};
+constexpr Query kUnreserve{"unreserve",
+    "UPDATE stock_levels SET reserved = reserved - ?3 WHERE sku = ?1 AND location_id = ?2 "
+    "AND reserved >= ?3"};
+constexpr Query kReservedToAllocated{"reserved_to_allocated",
+    "UPDATE stock_levels SET reserved = reserved - ?3, allocated = allocated + ?3 "
+    "WHERE sku = ?1 AND location_id = ?2 AND reserved >= ?3"};
+constexpr Query kUnallocate{"unallocate",
+    "UPDATE stock_levels SET allocated = allocated - ?3 WHERE sku = ?1 AND location_id = ?2 "
+    "AND allocated >= ?3"};
+constexpr Query kMoveOnHand{"move_on_hand",
+    "UPDATE stock_levels SET on_hand = on_hand + ?3, allocated = allocated + ?4 "
+    "WHERE sku = ?1 AND location_id = ?2 AND allocated + ?4 >= 0 "
+    "AND on_hand + ?3 >= reserved + allocated + ?4"};
+constexpr Query kInsertMovement{"insert_movement",
+    "INSERT INTO movements (sku, location_id, delta, reason, reference, at_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?)"};
+constexpr Query kSelectMovements{"select_movements",
+    "SELECT id, sku, location_id, delta, reason, reference, at_ms FROM movements "
+    "WHERE sku = ? AND location_id = ? ORDER BY id DESC LIMIT ?"};
+constexpr Query kInsertHold{"insert_hold",
+    "INSERT INTO holds (cart_id, sku, location_id, quantity, expires_ms) VALUES (?, ?, ?, ?, ?)"};
+constexpr Query kSelectHoldsOfCart{"select_holds_of_cart",
+    "SELECT id, cart_id, sku, location_id, quantity, expires_ms FROM holds WHERE cart_id = ? "
+    "ORDER BY id"};
+constexpr Query kDeleteHold{"delete_hold", "DELETE FROM holds WHERE id = ?"};
+constexpr Query kExtendHolds{"extend_holds",
+    "UPDATE holds SET expires_ms = ?3 WHERE cart_id = ?1 AND expires_ms > ?2"};
+constexpr Query kSelectExpiredHolds{"select_expired_holds",
+    "SELECT id, cart_id, sku, location_id, quantity, expires_ms FROM holds "
+    "WHERE expires_ms <= ? ORDER BY expires_ms, id LIMIT ?"};
+constexpr Query kSelectExpiredHoldsOfSku{"select_expired_holds_of_sku",
+    "SELECT id, cart_id, sku, location_id, quantity, expires_ms FROM holds "
+    "WHERE sku = ? AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?"};
+constexpr Query kInsertAllocation{"insert_allocation",
+    "INSERT INTO allocations (order_id, line_id, sku, location_id, quantity, open) "
+    "VALUES (?, ?, ?, ?, ?, 1)"};
+constexpr Query kSelectAllocationsOfOrder{"select_allocations_of_order",
+    "SELECT id, order_id, line_id, sku, location_id, quantity, open FROM allocations "
+    "WHERE order_id = ? ORDER BY id"};
+constexpr Query kCloseAllocation{"close_allocation",
+    "UPDATE allocations SET open = 0 WHERE id = ? AND open = 1"};
+constexpr Query kTotals{"inventory_totals",
+    "WITH keys AS ("
+    "  SELECT sku, location_id FROM stock_levels"
+    "  UNION SELECT sku, location_id FROM movements"
+    "  UNION SELECT sku, location_id FROM holds"
+    "  UNION SELECT sku, location_id FROM allocations WHERE open = 1) "
+    "SELECT k.sku, k.location_id, l.sku IS NOT NULL, COALESCE(l.on_hand, 0),"
+    "  (SELECT COALESCE(SUM(delta), 0) FROM movements m"
+    "    WHERE m.sku = k.sku AND m.location_id = k.location_id),"
+    "  COALESCE(l.reserved, 0),"
+    "  (SELECT COALESCE(SUM(quantity), 0) FROM holds h"
+    "    WHERE h.sku = k.sku AND h.location_id = k.location_id),"
+    "  COALESCE(l.allocated, 0),"
+    "  (SELECT COALESCE(SUM(quantity), 0) FROM allocations a"
+    "    WHERE a.sku = k.sku AND a.location_id = k.location_id AND a.open = 1),"
+    "  COALESCE(l.safety_stock, 0) "
+    "FROM keys k LEFT JOIN stock_levels l ON l.sku = k.sku AND l.location_id = k.location_id "
+    "ORDER BY k.sku, k.location_id"};
+
+inventory::Location ReadLocation(const Rows& r) {
+  inventory::Location l;
+  l.id = r.Int(0);
+  l.code = r.Text(1);
+  l.name = r.Text(2);
+  auto kind = inventory::ParseLocationKind(r.Text(3));
+  if (!kind) TANDEM_UNEXPECTED("unknown location kind in database");
+  l.kind = kind.value_or(inventory::LocationKind::kStore);
+  l.address = r.Text(4);
+  l.latitude = r.Real(5);
+  l.longitude = r.Real(6);
+  l.ships_orders = r.Int(7) != 0;
+  l.pickup = r.Int(8) != 0;
+  l.sells_in_store = r.Int(9) != 0;
+  l.safety_stock_default = r.Int(10);
+  return l;
+}
+
+inventory::StockLevel ReadLevel(const Rows& r) {
+  return inventory::StockLevel{r.Text(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5)};
+}
+
+inventory::Hold ReadHold(const Rows& r) {
+  return inventory::Hold{r.Int(0), r.Int(1), r.Text(2), r.Int(3), r.Int(4), r.Int(5)};
+}
+
+// ---- accounts ----
+constexpr Query kInsertAccount{"insert_account",
+    "INSERT INTO accounts (email, name, phone, role, password_hash, newsletter_opt_in, "
+    "consent_at_ms, consent_source, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+constexpr Query kSelectAccount{"select_account",
+    "SELECT id, email, name, phone, role, password_hash, newsletter_opt_in, consent_at_ms, "
+    "consent_source, created_ms FROM accounts WHERE id = ?"};
+constexpr Query kSelectAccountByEmail{"select_account_by_email",
+    "SELECT id, email, name, phone, role, password_hash, newsletter_opt_in, consent_at_ms, "
+    "consent_source, created_ms FROM accounts WHERE email = ?"};
+constexpr Query kSetPassword{"set_password", "UPDATE accounts SET password_hash = ? WHERE id = ?"};
+constexpr Query kInsertSession{"insert_session",
+    "INSERT INTO sessions (token_hash, account_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)"};
+constexpr Query kSelectSession{"select_session",
+    "SELECT token_hash, account_id, created_ms, expires_ms, revoked FROM sessions "
+    "WHERE token_hash = ?"};
+constexpr Query kRevokeSession{"revoke_session",
+    "UPDATE sessions SET revoked = 1 WHERE token_hash = ?"};
+
+customers::Account ReadAccount(const Rows& r) {
+  customers::Account a;
+  a.id = r.Int(0);
+  a.email = r.Text(1);
+  a.name = r.Text(2);
+  a.phone = r.Text(3);
+  auto role = customers::ParseRole(r.Text(4));
+  if (!role) TANDEM_UNEXPECTED("unknown role in database");
+  a.role = role.value_or(customers::Role::kCustomer);
+  a.password_hash = r.Text(5);
+  a.newsletter_opt_in = r.Int(6) != 0;
+  a.consent_at_ms = r.Int(7);
+  a.consent_source = r.Text(8);
+  a.created_ms = r.Int(9);
+  return a;
+}
+
+// ---- carts and orders ----
+constexpr Query kInsertCart{"insert_cart",
+    "INSERT INTO carts (token_hash, customer_id, open, created_ms, updated_ms) "
+    "VALUES (?, ?, 1, ?, ?)"};
+constexpr Query kSelectCart{"select_cart",
+    "SELECT id, token_hash, customer_id, open, fulfillment_method, address, location_id, service, "
+    "created_ms, updated_ms FROM carts WHERE id = ?"};
+constexpr Query kSelectCartLines{"select_cart_lines",
+    "SELECT sku, quantity FROM cart_lines WHERE cart_id = ? ORDER BY position, sku"};
+constexpr Query kSaveCartFulfillment{"save_cart_fulfillment",
+    "UPDATE carts SET fulfillment_method = ?2, address = ?3, location_id = ?4, service = ?5, "
+    "updated_ms = ?6 WHERE id = ?1"};
+constexpr Query kUpsertCartLine{"upsert_cart_line",
+    "INSERT INTO cart_lines (cart_id, sku, quantity, position) VALUES (?1, ?2, ?3, "
+    "(SELECT COALESCE(MAX(position), 0) + 1 FROM cart_lines WHERE cart_id = ?1)) "
+    "ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = ?3"};
+constexpr Query kDeleteCartLine{"delete_cart_line",
+    "DELETE FROM cart_lines WHERE cart_id = ? AND sku = ?"};
+constexpr Query kTouchCart{"touch_cart", "UPDATE carts SET updated_ms = ? WHERE id = ?"};
+constexpr Query kCloseCart{"close_cart", "UPDATE carts SET open = 0, updated_ms = ? WHERE id = ?"};
+constexpr Query kDeleteCartLines{"delete_cart_lines", "DELETE FROM cart_lines WHERE cart_id = ?"};
+constexpr Query kNextSequence{"next_order_sequence",
+    "INSERT INTO order_sequences (year, last) VALUES (?, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last"};
+constexpr Query kInsertOrder{"insert_order",
+    "INSERT INTO orders (number, tracking_code, access_token_hash, customer_id, channel, email, "
+    "name, phone, status, payment_method, fulfillment_method, address, location_id, service, "
+    "currency, subtotal, discount, shipping, total, newsletter_opt_in, cart_id, created_ms, "
+    "updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+constexpr Query kInsertOrderLine{"insert_order_line",
+    "INSERT INTO order_lines (order_id, sku, product_id, name, options, image_url, unit_price, "
+    "quantity, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+constexpr Query kInsertTimeline{"insert_timeline",
+    "INSERT INTO order_timeline (order_id, at_ms, actor, from_status, to_status, note) "
+    "VALUES (?, ?, ?, ?, ?, ?)"};
+constexpr Query kSelectOrder{"select_order",
+    "SELECT id, number, tracking_code, access_token_hash, customer_id, channel, email, name, "
+    "phone, status, payment_method, fulfillment_method, address, location_id, service, currency, "
+    "subtotal, discount, shipping, total, newsletter_opt_in, carrier, tracking_number, cart_id, "
+    "created_ms, updated_ms FROM orders WHERE id = ?"};
+constexpr Query kSelectOrderIdByTracking{"select_order_id_by_tracking",
+    "SELECT id FROM orders WHERE tracking_code = ?"};
+constexpr Query kSelectOrderLines{"select_order_lines",
+    "SELECT id, sku, product_id, name, options, image_url, unit_price, quantity, line_total "
+    "FROM order_lines WHERE order_id = ? ORDER BY id"};
+constexpr Query kSelectTimeline{"select_timeline",
+    "SELECT at_ms, actor, from_status, to_status, note FROM order_timeline WHERE order_id = ? "
+    "ORDER BY id"};
+constexpr Query kSelectLinks{"select_order_links",
+    "SELECT related_id FROM order_links WHERE order_id = ? ORDER BY related_id"};
+constexpr Query kUpdateStatus{"update_order_status",
+    "UPDATE orders SET status = ?3, carrier = CASE WHEN ?4 = '' THEN carrier ELSE ?4 END, "
+    "tracking_number = CASE WHEN ?5 = '' THEN tracking_number ELSE ?5 END, updated_ms = ?6 "
+    "WHERE id = ?1 AND status = ?2"};
+constexpr Query kListOrders{"list_orders",
+    "SELECT id FROM orders WHERE (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR status = ?2) "
+    "AND (?3 IS NULL OR customer_id = ?3) "
+    "AND (?4 = '' OR number LIKE ?4 ESCAPE '\\' OR email LIKE ?4 ESCAPE '\\' "
+    "     OR name LIKE ?4 ESCAPE '\\') "
+    "AND (?5 = 0 OR id < ?5) ORDER BY id DESC LIMIT ?6"};
+constexpr Query kRecentOrderOfCustomer{"recent_order_of_customer",
+    "SELECT id FROM orders WHERE customer_id = ? AND created_ms >= ? ORDER BY id DESC LIMIT 1"};
+constexpr Query kRecentOrderOfEmail{"recent_order_of_email",
+    "SELECT id FROM orders WHERE email = ? AND created_ms >= ? ORDER BY id DESC LIMIT 1"};
+constexpr Query kLinkOrders{"link_orders",
+    "INSERT INTO order_links (order_id, related_id) VALUES (?, ?) ON CONFLICT DO NOTHING"};
+constexpr Query kInsertPayment{"insert_payment",
+    "INSERT INTO payments (order_id, method, amount, currency, status, verified_by, created_ms) "
+    "VALUES (?, ?, ?, ?, 'verified', ?, ?)"};
+constexpr Query kHasVerifiedPayment{"has_verified_payment",
+    "SELECT 1 FROM payments WHERE order_id = ? AND status = 'verified' LIMIT 1"};
+
+// ---- tx ----
+constexpr Query kSelectIdempotency{"select_idempotency",
+    "SELECT request_hash, status, body FROM idempotency WHERE key = ?"};
+constexpr Query kInsertIdempotency{"insert_idempotency",
+    "INSERT INTO idempotency (key, request_hash, status, body, created_ms) VALUES (?, ?, ?, ?, ?)"};
+constexpr Query kSelectSetting{"select_setting", "SELECT value FROM settings WHERE key = ?"};
+constexpr Query kPutSetting{"put_setting",
+    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2"};
+
+std::optional<std::string> AddressToJson(const std::optional<orders::Address>& a) {
+  if (!a) return std::nullopt;
+  return json{{"name", a->name},         {"line1", a->line1}, {"line2", a->line2},
+              {"city", a->city},         {"postcode", a->postcode},
+              {"country", a->country},   {"phone", a->phone}}
+      .dump();
+}
+
+std::optional<orders::Address> AddressFromJson(const Rows& r, int col) {
+  if (r.IsNull(col)) return std::nullopt;
+  json j = json::parse(r.Text(col), nullptr, false);
+  if (!j.is_object()) {
+    TANDEM_UNEXPECTED("address column is not a JSON object");
+    return std::nullopt;
+  }
+  return orders::Address{j.value("name", ""),     j.value("line1", ""), j.value("line2", ""),
+                         j.value("city", ""),     j.value("postcode", ""),
+                         j.value("country", ""),  j.value("phone", "")};
+}
+
+orders::Fulfillment ReadFulfillment(const Rows& r, int first_col) {
+  orders::Fulfillment f;
+  auto method = orders::ParseFulfillment(r.Text(first_col));
+  if (!method) TANDEM_UNEXPECTED("unknown fulfilment method in database");
+  f.method = method.value_or(orders::FulfillmentMethod::kDelivery);
+  f.address = AddressFromJson(r, first_col + 1);
+  f.location_id = r.OptInt(first_col + 2);
+  f.service = r.Text(first_col + 3);
+  return f;
+}
+
+}  // namespace
+
+// ======== SqliteCatalogStore ========
+
+int64_t SqliteCatalogStore::InsertProduct(const catalog::Product& p) {
+  c_.Exec(kInsertProduct, p.name, p.description, p.category, p.active, p.created_ms,
+          p.updated_ms);
+  catalog::Product stored = p;
+  stored.id = c_.LastInsertId();
+  UpsertVariants(stored);
+  Index(stored);
+  return stored.id;
+}
+
+void SqliteCatalogStore::SaveProduct(const catalog::Product& p) {
+  TANDEM_CHECK(c_.Exec(kUpdateProduct, p.id, p.name, p.description, p.category, p.active,
+                       p.updated_ms) == 1);
+  UpsertVariants(p);
+  Index(p);
+}
+
+void SqliteCatalogStore::UpsertVariants(const catalog::Product& p) {
+  int64_t position = 0;
+  for (const catalog::Variant& v : p.variants) {
+    // The WHERE of the upsert refuses to take over another product's SKU.
+    TANDEM_CHECK(c_.Exec(kUpsertVariant, v.sku, p.id, v.price.amount, v.price.currency,
+                         OptionsToJson(v.options), v.image_url, v.active, position++) == 1);
+  }
+}
+
+void SqliteCatalogStore::Index(const catalog::Product& p) {
+  std::string variants_text;
+  for (const catalog::Variant& v : p.variants) {
+    variants_text += v.sku + ' ';
+    for (const auto& o : v.options) variants_text += o.value + ' ';
+  }
+  c_.Exec(kDeleteSearchRow, p.id);
+  c_.Exec(kInsertSearchRow, p.id, p.name, p.description, p.category, variants_text);
+}
+
+std::optional<catalog::Product> SqliteCatalogStore::FindProduct(int64_t id) {
+  catalog::Product p;
+  {
+    Rows r = c_.Select(kSelectProduct, id);
+    if (!r.Next()) return std::nullopt;
+    p.id = r.Int(0);
+    p.name = r.Text(1);
+    p.description = r.Text(2);
+    p.category = r.Text(3);
+    p.active = r.Int(4) != 0;
+    p.created_ms = r.Int(5);
+    p.updated_ms = r.Int(6);
+  }
+  Rows v = c_.Select(kSelectVariantsOfProduct, id);
+  while (v.Next()) p.variants.push_back(ReadVariant(v));
+  return p;
+}
+
+std::optional<catalog::Variant> SqliteCatalogStore::FindVariant(const std::string& sku) {
+  Rows r = c_.Select(kSelectVariant, sku);
+  if (!r.Next()) return std::nullopt;
+  return ReadVariant(r);
+}
+
+std::vector<int64_t> SqliteCatalogStore::SearchProducts(const std::string& fts_query, int limit,
+                                                        int64_t offset) {
+  std::vector<int64_t> ids;
+  if (fts_query.empty()) {
+    Rows r = c_.Select(kListProducts, limit, offset);
+    while (r.Next()) ids.push_back(r.Int(0));
+  } else {
+    Rows r = c_.Select(kSearchProducts, fts_query, limit, offset);
+    while (r.Next()) ids.push_back(r.Int(0));
+  }
+  return ids;
+}
+
+// ======== SqliteInventoryStore ========
+
+int64_t SqliteInventoryStore::InsertLocation(const inventory::Location& l) {
+  c_.Exec(kInsertLocation, l.code, l.name, std::string(inventory::LocationKindName(l.kind)),
+          l.address, l.latitude, l.longitude, l.ships_orders, l.pickup, l.sells_in_store,
+          l.safety_stock_default);
+  return c_.LastInsertId();
+}
+
+std::vector<inventory::Location> SqliteInventoryStore::Locations() {
+  std::vector<inventory::Location> out;
+  Rows r = c_.Select(kSelectLocations);
+  while (r.Next()) out.push_back(ReadLocation(r));
+  return out;
+}
+
+std::optional<inventory::Location> SqliteInventoryStore::FindLocation(int64_t id) {
+  Rows r = c_.Select(kSelectLocation, id);
+  if (!r.Next()) return std::nullopt;
+  return ReadLocation(r);
+}
+
+std::optional<inventory::Location> SqliteInventoryStore::FindLocationByCode(
+    const std::string& code) {
+  Rows r = c_.Select(kSelectLocationByCode, code);
+  if (!r.Next()) return std::nullopt;
+  return ReadLocation(r);
+}
+
+std::vector<inventory::StockLevel> SqliteInventoryStore::Levels(const std::string& sku) {
+  std::vector<inventory::StockLevel> out;
+  Rows r = c_.Select(kSelectLevelsOfSku, sku);
+  while (r.Next()) out.push_back(ReadLevel(r));
+  return out;
+}
+
+std::vector<inventory::StockLevel> SqliteInventoryStore::LevelsAt(int64_t location_id,
+                                                                  const std::string& after_sku,
+                                                                  int limit) {
+  std::vector<inventory::StockLevel> out;
+  Rows r = c_.Select(kSelectLevelsAt, location_id, after_sku, limit);
+  while (r.Next()) out.push_back(ReadLevel(r));
+  return out;
+}
+
+std::optional<inventory::StockLevel> SqliteInventoryStore::Level(const std::string& sku,
+                                                                 int64_t location_id) {
+  Rows r = c_.Select(kSelectLevel, sku, location_id);
+  if (!r.Next()) return std::nullopt;
+  return ReadLevel(r);
+}
+
+void SqliteInventoryStore::EnsureLevel(const std::string& sku, int64_t location_id,
+                                       int64_t safety_stock) {
+  c_.Exec(kEnsureLevel, sku, location_id, safety_stock);
+}
+
+bool SqliteInventoryStore::TryReserve(const std::string& sku, int64_t loc, int64_t qty) {
+  return c_.Exec(kReserve, sku, loc, qty) == 1;
+}
+
+bool SqliteInventoryStore::TryUnreserve(const std::string& sku, int64_t loc, int64_t qty) {
+  return c_.Exec(kUnreserve, sku, loc, qty) == 1;
+}
+
+bool SqliteInventoryStore::TryReservedToAllocated(const std::string& sku, int64_t loc,
+                                                  int64_t qty) {
+  return c_.Exec(kReservedToAllocated, sku, loc, qty) == 1;
+}
+
+bool SqliteInventoryStore::TryUnallocate(const std::string& sku, int64_t loc, int64_t qty) {
+  return c_.Exec(kUnallocate, sku, loc, qty) == 1;
+}
+
+int64_t SqliteInventoryStore::RecordMovement(const inventory::Movement& m,
+                                             int64_t allocated_delta) {
+  if (c_.Exec(kMoveOnHand, m.sku, m.location_id, m.delta, allocated_delta) != 1) return 0;
+  c_.Exec(kInsertMovement, m.sku, m.location_id, m.delta,
+          std::string(inventory::MovementReasonName(m.reason)), m.reference, m.at_ms);
+  return c_.LastInsertId();
+}
+
+std::vector<inventory::Movement> SqliteInventoryStore::MovementsOf(const std::string& sku,
+                                                                   int64_t location_id,
+                                                                   int limit) {
+  std::vector<inventory::Movement> out;
+  Rows r = c_.Select(kSelectMovements, sku, location_id, limit);
+  while (r.Next()) {
+    auto reason = inventory::ParseMovementReason(r.Text(4));
+    if (!reason) TANDEM_UNEXPECTED("unknown movement reason in database");
+    out.push_back({r.Int(0), r.Text(1), r.Int(2), r.Int(3),
+                   reason.value_or(inventory::MovementReason::kAdjustment), r.Text(5), r.Int(6)});
+  }
+  return out;
+}
+
+int64_t SqliteInventoryStore::InsertHold(const inventory::Hold& h) {
+  c_.Exec(kInsertHold, h.cart_id, h.sku, h.location_id, h.quantity, h.expires_ms);
+  return c_.LastInsertId();
+}
+
+std::vector<inventory::Hold> SqliteInventoryStore::HoldsOfCart(int64_t cart_id) {
+  std::vector<inventory::Hold> out;
+  Rows r = c_.Select(kSelectHoldsOfCart, cart_id);
+  while (r.Next()) out.push_back(ReadHold(r));
+  return out;
+}
+
+void SqliteInventoryStore::DeleteHold(int64_t hold_id) {
+  TANDEM_CHECK(c_.Exec(kDeleteHold, hold_id) == 1);
+}
+
+void SqliteInventoryStore::ExtendHolds(int64_t cart_id, int64_t now_ms, int64_t expires_ms) {
+  c_.Exec(kExtendHolds, cart_id, now_ms, expires_ms);
+}
+
+std::vector<inventory::Hold> SqliteInventoryStore::ExpiredHolds(int64_t now_ms,
+                                                                const std::string& sku,
+                                                                int limit) {
+  std::vector<inventory::Hold> out;
+  if (sku.empty()) {
+    Rows r = c_.Select(kSelectExpiredHolds, now_ms, limit);
+    while (r.Next()) out.push_back(ReadHold(r));
+  } else {
+    Rows r = c_.Select(kSelectExpiredHoldsOfSku, sku, now_ms, limit);
+    while (r.Next()) out.push_back(ReadHold(r));
+  }
+  return out;
+}
+
+int64_t SqliteInventoryStore::InsertAllocation(const inventory::Allocation& a) {
+  c_.Exec(kInsertAllocation, a.order_id, a.line_id, a.sku, a.location_id, a.quantity);
+  return c_.LastInsertId();
+}
+
+std::vector<inventory::Allocation> SqliteInventoryStore::AllocationsOfOrder(int64_t order_id) {
+  std::vector<inventory::Allocation> out;
+  Rows r = c_.Select(kSelectAllocationsOfOrder, order_id);
+  while (r.Next()) {
+    out.push_back({r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Int(4), r.Int(5), r.Int(6) != 0});
+  }
+  return out;
+}
+
+void SqliteInventoryStore::CloseAllocation(int64_t allocation_id) {
+  TANDEM_CHECK(c_.Exec(kCloseAllocation, allocation_id) == 1);
+}
+
+std::vector<inventory::LevelTotals> SqliteInventoryStore::Totals() {
+  std::vector<inventory::LevelTotals> out;
+  Rows r = c_.Select(kTotals);
+  while (r.Next()) {
+    inventory::LevelTotals t;
+    t.sku = r.Text(0);
+    t.location_id = r.Int(1);
+    t.has_level = r.Int(2) != 0;
+    t.on_hand = r.Int(3);
+    t.ledger_sum = r.Int(4);
+    t.reserved = r.Int(5);
+    t.holds_sum = r.Int(6);
+    t.allocated = r.Int(7);
+    t.allocations_sum = r.Int(8);
+    t.safety_stock = r.Int(9);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// ======== SqliteOrderStore ========
+
+int64_t SqliteOrderStore::InsertCart(const orders::Cart& cart) {
+  c_.Exec(kInsertCart, cart.token_hash, cart.customer_id, cart.created_ms, cart.updated_ms);
+  return c_.LastInsertId();
+}
+
+std::optional<orders::Cart> SqliteOrderStore::FindCart(int64_t id) {
+  orders::Cart cart;
+  {
+    Rows r = c_.Select(kSelectCart, id);
+    if (!r.Next()) return std::nullopt;
+    cart.id = r.Int(0);
+    cart.token_hash = r.Text(1);
+    cart.customer_id = r.OptInt(2);
+    cart.open = r.Int(3) != 0;
+    cart.fulfillment = ReadFulfillment(r, 4);
+    cart.created_ms = r.Int(8);
+    cart.updated_ms = r.Int(9);
+  }
+  Rows lines = c_.Select(kSelectCartLines, id);
+  while (lines.Next()) cart.lines.push_back({lines.Text(0), lines.Int(1)});
+  return cart;
+}
+
+void SqliteOrderStore::SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f,
+                                           int64_t now_ms) {
+  c_.Exec(kSaveCartFulfillment, cart_id, std::string(orders::FulfillmentName(f.method)),
+          AddressToJson(f.address), f.location_id, f.service, now_ms);
+}
+
+void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
+                                   int64_t now_ms) {
+  if (quantity == 0) {
+    c_.Exec(kDeleteCartLine, cart_id, sku);
+  } else {
+    c_.Exec(kUpsertCartLine, cart_id, sku, quantity);
+  }
+  c_.Exec(kTouchCart, now_ms, cart_id);
+}
+
+void SqliteOrderStore::CloseCart(int64_t cart_id, int64_t now_ms) {
+  c_.Exec(kDeleteCartLines, cart_id);
+  TANDEM_CHECK(c_.Exec(kCloseCart, now_ms, cart_id) == 1);
+}
+
+int64_t SqliteOrderStore::NextOrderSequence(int year) {
+  Rows r = c_.Select(kNextSequence, year);
+  TANDEM_CHECK(r.Next());
+  int64_t next = r.Int(0);
+  while (r.Next()) {
+  }
+  return next;
+}
+
+int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
+  c_.Exec(kInsertOrder, o.number, o.tracking_code, o.access_token_hash, o.customer_id, o.channel,
+          o.email, o.name, o.phone, std::string(orders::StatusName(o.status)),
+          std::string(orders::PaymentMethodName(o.payment_method)),
+          std::string(orders::FulfillmentName(o.fulfillment.method)),
+          AddressToJson(o.fulfillment.address), o.fulfillment.location_id, o.fulfillment.service,
+          o.totals.total.currency, o.totals.subtotal.amount, o.totals.discount.amount,
+          o.totals.shipping.amount, o.totals.total.amount, o.newsletter_opt_in, o.cart_id,
+          o.created_ms, o.updated_ms);
+  o.id = c_.LastInsertId();
+  for (orders::OrderLine& l : o.lines) {
+    c_.Exec(kInsertOrderLine, o.id, l.sku, l.product_id, l.name, l.options, l.image_url,
+            l.unit_price.amount, l.quantity, l.line_total.amount);
+    l.id = c_.LastInsertId();
+  }
+  for (const orders::TimelineEntry& e : o.timeline) AppendTimeline(o.id, e);
+  return o.id;
+}
+
+std::optional<orders::Order> SqliteOrderStore::FindOrder(int64_t id) {
+  orders::Order o;
+  std::string currency;
+  {
+    Rows r = c_.Select(kSelectOrder, id);
+    if (!r.Next()) return std::nullopt;
+    o.id = r.Int(0);
+    o.number = r.Text(1);
+    o.tracking_code = r.Text(2);
+    o.access_token_hash = r.Text(3);
+    o.customer_id = r.OptInt(4);
+    o.channel = r.Text(5);
+    o.email = r.Text(6);
+    o.name = r.Text(7);
+    o.phone = r.Text(8);
+    auto status = orders::ParseStatus(r.Text(9));
+    TANDEM_CHECK(status.has_value());
+    o.status = *status;
+    auto payment = orders::ParsePaymentMethod(r.Text(10));
+    TANDEM_CHECK(payment.has_value());
+    o.payment_method = *payment;
+    o.fulfillment = ReadFulfillment(r, 11);
+    currency = r.Text(15);
+    o.totals.subtotal = Money{r.Int(16), currency};
+    o.totals.discount = Money{r.Int(17), currency};
+    o.totals.shipping = Money{r.Int(18), currency};
+    o.totals.total = Money{r.Int(19), currency};
+    o.newsletter_opt_in = r.Int(20) != 0;
+    o.carrier = r.Text(21);
+    o.tracking_number = r.Text(22);
+    o.cart_id = r.Int(23);
+    o.created_ms = r.Int(24);
+    o.updated_ms = r.Int(25);
+  }
+  {
+    Rows r = c_.Select(kSelectOrderLines, id);
+    while (r.Next()) {
+      o.lines.push_back({r.Int(0), r.Text(1), r.Int(2), r.Text(3), r.Text(4), r.Text(5),
+                         Money{r.Int(6), currency}, r.Int(7), Money{r.Int(8), currency}});
+    }
+  }
+  {
+    Rows r = c_.Select(kSelectTimeline, id);
+    while (r.Next()) o.timeline.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4)});
+  }
+  Rows r = c_.Select(kSelectLinks, id);
+  while (r.Next()) o.related_order_ids.push_back(r.Int(0));
+  return o;
+}
+
+std::optional<orders::Order> SqliteOrderStore::FindOrderByTrackingCode(const std::string& code) {
+  int64_t id = 0;
+  {
+    Rows r = c_.Select(kSelectOrderIdByTracking, code);
+    if (!r.Next()) return std::nullopt;
+    id = r.Int(0);
+  }
+  return FindOrder(id);
+}
+
+bool SqliteOrderStore::UpdateStatus(int64_t order_id, orders::OrderStatus from,
+                                    orders::OrderStatus to, const std::string& carrier,
+                                    const std::string& tracking_number, int64_t now_ms) {
+  return c_.Exec(kUpdateStatus, order_id, std::string(orders::StatusName(from)),
+                 std::string(orders::StatusName(to)), carrier, tracking_number, now_ms) == 1;
+}
+
+void SqliteOrderStore::AppendTimeline(int64_t order_id, const orders::TimelineEntry& e) {
+  c_.Exec(kInsertTimeline, order_id, e.at_ms, e.actor, e.from, e.to, e.note);
+}
+
+std::vector<orders::Order> SqliteOrderStore::ListOrders(const orders::OrderFilter& f) {
+  std::string like;
+  if (!f.text.empty()) {
+    like = "%";
+    for (char ch : f.text) {
+      if (ch == '%' || ch == '_' || ch == '\\') like += '\\';
+      like += ch;
+    }
+    like += "%";
+  }
+  std::optional<std::string> status;
+  if (f.status) status = std::string(orders::StatusName(*f.status));
+  std::vector<int64_t> ids;
+  {
+    Rows r = c_.Select(kListOrders, f.channel, status, f.customer_id, like, f.before_id, f.limit);
+    while (r.Next()) ids.push_back(r.Int(0));
+  }
+  std::vector<orders::Order> out;
+  for (int64_t id : ids) {
+    std::optional<orders::Order> o = FindOrder(id);
+    TANDEM_CHECK(o.has_value());
+    out.push_back(std::move(*o));
+  }
+  return out;
+}
+
+std::optional<int64_t> SqliteOrderStore::RecentOrderOf(std::optional<int64_t> customer_id,
+                                                       const std::string& email,
+                                                       int64_t since_ms) {
+  if (customer_id) {
+    Rows r = c_.Select(kRecentOrderOfCustomer, *customer_id, since_ms);
+    if (r.Next()) return r.Int(0);
+  }
+  Rows r = c_.Select(kRecentOrderOfEmail, email, since_ms);
+  if (r.Next()) return r.Int(0);
+  return std::nullopt;
+}
+
+void SqliteOrderStore::LinkOrders(int64_t a, int64_t b) {
+  c_.Exec(kLinkOrders, a, b);
+  c_.Exec(kLinkOrders, b, a);
+}
+
+void SqliteOrderStore::InsertVerifiedPayment(int64_t order_id, orders::PaymentMethod method,
+                                             const Money& amount, const std::string& verified_by,
+                                             int64_t now_ms) {
+  c_.Exec(kInsertPayment, order_id, std::string(orders::PaymentMethodName(method)), amount.amount,
+          amount.currency, verified_by, now_ms);
+}
+
+bool SqliteOrderStore::HasVerifiedPayment(int64_t order_id) {
+  Rows r = c_.Select(kHasVerifiedPayment, order_id);
+  return r.Next();
+}
+
+// ======== SqliteAccountStore ========
+
+int64_t SqliteAccountStore::InsertAccount(const customers::Account& a) {
+  c_.Exec(kInsertAccount, a.email, a.name, a.phone, std::string(customers::RoleName(a.role)),
+          a.password_hash, a.newsletter_opt_in, a.consent_at_ms, a.consent_source, a.created_ms);
+  return c_.LastInsertId();
+}
+
+std::optional<customers::Account> SqliteAccountStore::FindAccount(int64_t id) {
+  Rows r = c_.Select(kSelectAccount, id);
+  if (!r.Next()) return std::nullopt;
+  return ReadAccount(r);
+}
+
+std::optional<customers::Account> SqliteAccountStore::FindAccountByEmail(
+    const std::string& email) {
+  Rows r = c_.Select(kSelectAccountByEmail, email);
+  if (!r.Next()) return std::nullopt;
+  return ReadAccount(r);
+}
+
+void SqliteAccountStore::SetPassword(int64_t account_id, const std::string& password_hash) {
+  TANDEM_CHECK(c_.Exec(kSetPassword, password_hash, account_id) == 1);
+}
+
+void SqliteAccountStore::InsertSession(const customers::Session& s) {
+  c_.Exec(kInsertSession, s.token_hash, s.account_id, s.created_ms, s.expires_ms);
+}
+
+std::optional<customers::Session> SqliteAccountStore::FindSession(const std::string& token_hash) {
+  Rows r = c_.Select(kSelectSession, token_hash);
+  if (!r.Next()) return std::nullopt;
+  return customers::Session{r.Text(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4) != 0};
+}
+
+void SqliteAccountStore::RevokeSession(const std::string& token_hash) {
+  c_.Exec(kRevokeSession, token_hash);
+}
+
+// ======== SqliteTx ========
+
+std::optional<IdempotencyRecord> SqliteTx::FindIdempotency(const std::string& key) {
+  Rows r = c_.Select(kSelectIdempotency, key);
+  if (!r.Next()) return std::nullopt;
+  return IdempotencyRecord{r.Text(0), static_cast<int>(r.Int(1)), r.Text(2)};
+}
+
+void SqliteTx::SaveIdempotency(const std::string& key, const IdempotencyRecord& record,
+                               int64_t now_ms) {
+  c_.Exec(kInsertIdempotency, key, record.request_hash, record.status, record.body, now_ms);
+}
+
+std::optional<std::string> SqliteTx::GetSetting(const std::string& key) {
+  Rows r = c_.Select(kSelectSetting, key);
+  if (!r.Next()) return std::nullopt;
+  return r.Text(0);
+}
+
+void SqliteTx::PutSetting(const std::string& key, const std::string& value) {
+  c_.Exec(kPutSetting, key, value);
+}
+
+}  // namespace tandem::storage::sqlite

@@ -1,0 +1,127 @@
+// SQLite implementations of the module stores and of storage::Tx, over one Connection.
+// Used by one thread inside one transaction (see sqlite_database.h).
+#pragma once
+
+#include "tandem/storage/database.h"
+#include "tandem/storage/sqlite/connection.h"
+
+namespace tandem::storage::sqlite {
+
+class SqliteCatalogStore final : public catalog::CatalogStore {
+ public:
+  explicit SqliteCatalogStore(Connection& c) : c_(c) {}
+  int64_t InsertProduct(const catalog::Product& product) override;
+  void SaveProduct(const catalog::Product& product) override;
+  std::optional<catalog::Product> FindProduct(int64_t id) override;
+  std::optional<catalog::Variant> FindVariant(const std::string& sku) override;
+  std::vector<int64_t> SearchProducts(const std::string& fts_query, int limit,
+                                      int64_t offset) override;
+
+ private:
+  void UpsertVariants(const catalog::Product& product);
+  void Index(const catalog::Product& product);
+  Connection& c_;
+};
+
+class SqliteInventoryStore final : public inventory::InventoryStore {
+ public:
+  explicit SqliteInventoryStore(Connection& c) : c_(c) {}
+  int64_t InsertLocation(const inventory::Location& location) override;
+  std::vector<inventory::Location> Locations() override;
+  std::optional<inventory::Location> FindLocation(int64_t id) override;
+  std::optional<inventory::Location> FindLocationByCode(const std::string& code) override;
+  std::vector<inventory::StockLevel> Levels(const std::string& sku) override;
+  std::vector<inventory::StockLevel> LevelsAt(int64_t location_id, const std::string& after_sku,
+                                              int limit) override;
+  std::optional<inventory::StockLevel> Level(const std::string& sku, int64_t location_id) override;
+  void EnsureLevel(const std::string& sku, int64_t location_id, int64_t safety_stock) override;
+  bool TryReserve(const std::string& sku, int64_t location_id, int64_t qty) override;
+  bool TryUnreserve(const std::string& sku, int64_t location_id, int64_t qty) override;
+  bool TryReservedToAllocated(const std::string& sku, int64_t location_id, int64_t qty) override;
+  bool TryUnallocate(const std::string& sku, int64_t location_id, int64_t qty) override;
+  int64_t RecordMovement(const inventory::Movement& m, int64_t allocated_delta) override;
+  std::vector<inventory::Movement> MovementsOf(const std::string& sku, int64_t location_id,
+                                               int limit) override;
+  int64_t InsertHold(const inventory::Hold& hold) override;
+  std::vector<inventory::Hold> HoldsOfCart(int64_t cart_id) override;
+  void DeleteHold(int64_t hold_id) override;
+  void ExtendHolds(int64_t cart_id, int64_t now_ms, int64_t expires_ms) override;
+  std::vector<inventory::Hold> ExpiredHolds(int64_t now_ms, const std::string& sku,
+                                            int limit) override;
+  int64_t InsertAllocation(const inventory::Allocation& allocation) override;
+  std::vector<inventory::Allocation> AllocationsOfOrder(int64_t order_id) override;
+  void CloseAllocation(int64_t allocation_id) override;
+  std::vector<inventory::LevelTotals> Totals() override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteOrderStore final : public orders::OrderStore {
+ public:
+  explicit SqliteOrderStore(Connection& c) : c_(c) {}
+  int64_t InsertCart(const orders::Cart& cart) override;
+  std::optional<orders::Cart> FindCart(int64_t id) override;
+  void SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) override;
+  void SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
+                   int64_t now_ms) override;
+  void CloseCart(int64_t cart_id, int64_t now_ms) override;
+  int64_t NextOrderSequence(int year) override;
+  int64_t InsertOrder(orders::Order& order) override;
+  std::optional<orders::Order> FindOrder(int64_t id) override;
+  std::optional<orders::Order> FindOrderByTrackingCode(const std::string& code) override;
+  bool UpdateStatus(int64_t order_id, orders::OrderStatus from, orders::OrderStatus to,
+                    const std::string& carrier, const std::string& tracking_number,
+                    int64_t now_ms) override;
+  void AppendTimeline(int64_t order_id, const orders::TimelineEntry& entry) override;
+  std::vector<orders::Order> ListOrders(const orders::OrderFilter& filter) override;
+  std::optional<int64_t> RecentOrderOf(std::optional<int64_t> customer_id,
+                                       const std::string& email, int64_t since_ms) override;
+  void LinkOrders(int64_t a, int64_t b) override;
+  void InsertVerifiedPayment(int64_t order_id, orders::PaymentMethod method,
+                             const Money& amount, const std::string& verified_by,
+                             int64_t now_ms) override;
+  bool HasVerifiedPayment(int64_t order_id) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteAccountStore final : public customers::AccountStore {
+ public:
+  explicit SqliteAccountStore(Connection& c) : c_(c) {}
+  int64_t InsertAccount(const customers::Account& account) override;
+  std::optional<customers::Account> FindAccount(int64_t id) override;
+  std::optional<customers::Account> FindAccountByEmail(const std::string& email) override;
+  void SetPassword(int64_t account_id, const std::string& password_hash) override;
+  void InsertSession(const customers::Session& session) override;
+  std::optional<customers::Session> FindSession(const std::string& token_hash) override;
+  void RevokeSession(const std::string& token_hash) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteTx final : public Tx {
+ public:
+  explicit SqliteTx(Connection& c)
+      : c_(c), catalog_(c), inventory_(c), orders_(c), accounts_(c) {}
+  catalog::CatalogStore& catalog() override { return catalog_; }
+  inventory::InventoryStore& inventory() override { return inventory_; }
+  orders::OrderStore& orders() override { return orders_; }
+  customers::AccountStore& accounts() override { return accounts_; }
+  std::optional<IdempotencyRecord> FindIdempotency(const std::string& key) override;
+  void SaveIdempotency(const std::string& key, const IdempotencyRecord& record,
+                       int64_t now_ms) override;
+  std::optional<std::string> GetSetting(const std::string& key) override;
+  void PutSetting(const std::string& key, const std::string& value) override;
+
+ private:
+  Connection& c_;
+  SqliteCatalogStore catalog_;
+  SqliteInventoryStore inventory_;
+  SqliteOrderStore orders_;
+  SqliteAccountStore accounts_;
+};
+
+}  // namespace tandem::storage::sqlite
