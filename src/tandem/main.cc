@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 
 #include "tandem/app/app.h"
 #include "tandem/base/crypto.h"
@@ -21,6 +23,50 @@ void SetUpLogging(const std::string& level) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   spdlog::set_level(spdlog::level::from_str(level));
+}
+
+// The config file given by --config (or TANDEM_CONFIG): `key = value` lines, '#' comments.
+// Each key becomes the default of its TANDEM_KEY environment variable unless that is set, so the
+// precedence is flags, then environment, then file.
+bool ApplyConfigFile(int argc, char** argv) {
+  std::string path;
+  if (const char* env = std::getenv("TANDEM_CONFIG")) path = env;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) path = argv[i + 1];
+    if (arg.rfind("--config=", 0) == 0) path = arg.substr(9);
+  }
+  if (path.empty()) return true;
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "cannot read config file %s\n", path.c_str());
+    return false;
+  }
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line) && number < 1000) {
+    ++number;
+    size_t hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    size_t eq = line.find('=');
+    auto trim = [](std::string s) {
+      const char* space = " \t\r\"'";
+      s.erase(0, s.find_first_not_of(space));
+      s.erase(s.find_last_not_of(space) + 1);
+      return s;
+    };
+    if (trim(line).empty()) continue;
+    if (eq == std::string::npos) {
+      std::fprintf(stderr, "%s:%d: expected key = value\n", path.c_str(), number);
+      return false;
+    }
+    std::string env = "TANDEM_";
+    for (char c : trim(line.substr(0, eq))) {
+      env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    ::setenv(env.c_str(), trim(line.substr(eq + 1)).c_str(), /*overwrite=*/0);
+  }
+  return true;
 }
 
 int OpenOrFail(const Config& config, std::unique_ptr<tandem::storage::Database>& db) {
@@ -41,9 +87,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "libsodium failed to initialise\n");
     return 1;
   }
+  if (!ApplyConfigFile(argc, argv)) return 2;
   Config config;
   CLI::App app{"Tandem: one source of truth for stock and orders across every channel"};
-  app.set_config("--config", "", "Config file (TOML or INI: key = value)")->envname("TANDEM_CONFIG");
+  std::string config_file;
+  app.add_option("--config", config_file, "Config file of key = value lines (e.g. listen = ...)");
   app.add_option("--data", config.data_dir, "Data folder")->envname("TANDEM_DATA");
   app.add_option("--listen", config.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->envname("TANDEM_LISTEN");
@@ -56,6 +104,10 @@ int main(int argc, char** argv) {
   app.add_option("--hold-sweep-ms", config.hold_sweep_ms, "How often expired holds are released")
       ->envname("TANDEM_HOLD_SWEEP_MS")
       ->check(CLI::Range(int64_t{10}, int64_t{3600 * 1000}));
+  app.add_option("--check-interval-seconds", config.check_interval_seconds,
+                 "How often the server runs the consistency check")
+      ->envname("TANDEM_CHECK_INTERVAL_SECONDS")
+      ->check(CLI::Range(int64_t{1}, int64_t{24 * 3600}));
   app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
       ->envname("TANDEM_LOG_LEVEL");
   app.fallthrough();

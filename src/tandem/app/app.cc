@@ -105,6 +105,16 @@ int Serve(const Config& config) {
       spdlog::info("released {} expired hold(s)", *released);
     }
   });
+  Ticker checker(config.check_interval_seconds * 1000, [&] {
+    std::string report;
+    Result<int> found = CheckInventory(**db, &report);
+    if (!found.ok()) {
+      spdlog::warn("periodic check failed: {}", found.status().message());
+    } else if (*found > 0) {
+      // Reported, never silently "fixed": a person must look at the cause.
+      spdlog::error("periodic check found {} discrepancy(ies):\n{}", *found, report);
+    }
+  });
   api.SetReady(true);
   std::printf("tandem listening on http://%s:%u\n", server_options.host.c_str(), server.port());
   std::fflush(stdout);

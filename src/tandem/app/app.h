@@ -20,6 +20,7 @@ struct Config {
   int threads = 0;  // 0: 4 per core, at least 8
   int64_t hold_ttl_seconds = 900;
   int64_t hold_sweep_ms = 1000;
+  int64_t check_interval_seconds = 300;  // the server runs `tandem check` this often
   std::string log_level = "info";
 };
 
