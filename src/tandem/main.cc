@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
   user_add->add_option("--role", role, "admin, merchant, ops or clerk")
       ->check(CLI::IsMember({"admin", "merchant", "ops", "clerk"}));
   user_add->add_option("--name", reg.name, "Display name");
+  std::string clerk_location;
+  user_add->add_option("--location", clerk_location, "A clerk's store (location code)");
 
   CLI11_PARSE(app, argc, argv);
   SetUpLogging(config.log_level);
@@ -194,6 +196,18 @@ int main(int argc, char** argv) {
   if (user_add->parsed()) {
     reg.role = *tandem::customers::ParseRole(role);
     if (reg.name.empty()) reg.name = reg.email;
+    if (!clerk_location.empty()) {
+      tandem::Status found = db->Read([&](tandem::storage::Tx& tx) {
+        auto l = tx.inventory().FindLocationByCode(clerk_location);
+        if (!l) return tandem::Status(tandem::Code::kNotFound, "no location " + clerk_location);
+        reg.location_id = l->id;
+        return tandem::Status::Ok();
+      });
+      if (!found.ok()) {
+        std::fprintf(stderr, "user add failed: %s\n", found.message().c_str());
+        return 1;
+      }
+    }
     tandem::Status s = tandem::app::AddUser(*db, clock, reg);
     if (!s.ok()) {
       std::fprintf(stderr, "user add failed: %s: %s\n",

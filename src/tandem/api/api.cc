@@ -16,6 +16,7 @@ Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
   AddInventoryRoutes(router_, ctx_);
   AddCartRoutes(router_, ctx_);
   AddOrderRoutes(router_, ctx_);
+  AddSyncRoutes(router_, ctx_);
   router_.Add("GET", "/healthz", [](Request&) {
     return JsonResponse(200, Json{{"status", "ok"}});
   });
@@ -51,9 +52,12 @@ Response Api::Dispatch(Request& request, std::string& route_name) {
     case Router::MatchKind::kNoPath:
       route_name = "unmatched";
       return Problem(Status(Code::kNotFound, "no route for " + request.path.substr(0, 200)));
-    case Router::MatchKind::kWrongMethod:
+    case Router::MatchKind::kWrongMethod: {
       route_name = "unmatched";
-      return Problem(Status(Code::kMethodNotAllowed, request.method + " is not allowed here"));
+      Response r = Problem(Status(Code::kMethodNotAllowed, request.method + " is not allowed here"));
+      r.headers.emplace_back("Allow", match.allowed);
+      return r;
+    }
     case Router::MatchKind::kFound:
       break;
   }

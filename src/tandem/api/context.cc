@@ -81,6 +81,13 @@ Result<int> ParseLimit(const Request& request) {
   return limit;
 }
 
+Result<int64_t> ParseCursor(const Request& request) {
+  if (request.Query("cursor").empty()) return int64_t{0};
+  Result<int64_t> c = ParseId(request.Query("cursor"));
+  if (!c.ok()) return Status(Code::kInvalidArgument, "cursor is not valid");
+  return *c;
+}
+
 Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
                    const WriteFn& fn) {
   const std::string& key = request.Header("idempotency-key");

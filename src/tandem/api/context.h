@@ -22,6 +22,7 @@ struct ApiOptions {
   int64_t hold_ttl_ms = 15 * 60 * 1000;
   int64_t session_ttl_ms = 30LL * 24 * 3600 * 1000;
   bool secure_cookies = false;  // add Secure to the session cookie (behind TLS)
+  int64_t stale_after_ms = 15 * 60 * 1000;  // a store with a till is stale past this silence
 };
 
 struct ApiContext {
@@ -65,6 +66,15 @@ Response WriteJson(ApiContext& ctx, const Request& request, const std::string& s
                    const WriteFn& fn);
 // Runs `fn` on a read snapshot and answers 200 with its JSON.
 Response ReadJson(ApiContext& ctx, const WriteFn& fn);
+
+// `cursor` from the query for lists paged by descending id: 0 when absent.
+Result<int64_t> ParseCursor(const Request& request);
+// The cursor of the next page of a list paged by descending id: the last id when the page is full.
+template <typename Item>
+Json NextCursor(const std::vector<Item>& page, int limit) {
+  if (page.size() < static_cast<size_t>(limit) || page.empty()) return Json(nullptr);
+  return Json(std::to_string(page.back().id));
+}
 
 // An OrderContext over a transaction's stores.
 orders::OrderContext MakeOrderContext(ApiContext& ctx, storage::Tx& tx, const std::string& actor);

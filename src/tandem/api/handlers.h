@@ -12,5 +12,6 @@ void AddCatalogRoutes(Router& router, ApiContext& ctx);
 void AddInventoryRoutes(Router& router, ApiContext& ctx);
 void AddCartRoutes(Router& router, ApiContext& ctx);
 void AddOrderRoutes(Router& router, ApiContext& ctx);
+void AddSyncRoutes(Router& router, ApiContext& ctx);
 
 }  // namespace tandem::api

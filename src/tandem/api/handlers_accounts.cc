@@ -99,23 +99,17 @@ Response MyOrders(ApiContext& ctx, Request& req) {
   if (!allowed.ok()) return Problem(allowed);
   Result<int> limit = ParseLimit(req);
   if (!limit.ok()) return Problem(limit.status());
-  int64_t before = 0;
-  if (!req.Query("cursor").empty()) {
-    Result<int64_t> c = ParseId(req.Query("cursor"));
-    if (!c.ok()) return Problem(Status(Code::kInvalidArgument, "cursor is not valid"));
-    before = *c;
-  }
+  Result<int64_t> before = ParseCursor(req);
+  if (!before.ok()) return Problem(before.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     orders::OrderFilter filter;
     filter.customer_id = who->account->id;
-    filter.before_id = before;
+    filter.before_id = *before;
     filter.limit = *limit;
     Json items = Json::array();
     std::vector<orders::Order> found = tx.orders().ListOrders(filter);
     for (const auto& o : found) items.push_back(OrderJson(o, false));
-    Json next = found.size() == static_cast<size_t>(*limit) ? Json(std::to_string(found.back().id))
-                                                             : Json(nullptr);
-    return Json{{"items", items}, {"next_cursor", next}};
+    return Json{{"items", items}, {"next_cursor", NextCursor(found, *limit)}};
   });
 }
 

@@ -101,12 +101,14 @@ Response GetMovements(ApiContext& ctx, Request& req) {
   }
   Result<int> limit = ParseLimit(req);
   if (!limit.ok()) return Problem(limit.status());
+  Result<int64_t> before = ParseCursor(req);
+  if (!before.ok()) return Problem(before.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     Json items = Json::array();
-    for (const auto& m : tx.inventory().MovementsOf(sku, *location, *limit)) {
-      items.push_back(MovementJson(m));
-    }
-    return Json{{"items", items}, {"next_cursor", nullptr}};
+    std::vector<inventory::Movement> found =
+        tx.inventory().MovementsOf(sku, *location, *before, *limit);
+    for (const auto& m : found) items.push_back(MovementJson(m));
+    return Json{{"items", items}, {"next_cursor", NextCursor(found, *limit)}};
   });
 }
 

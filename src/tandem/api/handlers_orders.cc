@@ -228,19 +228,14 @@ Response ListOrders(ApiContext& ctx, Request& req) {
   if (filter.text.size() > kSearchQueryBytesMax) {
     return Problem(Status(Code::kInvalidArgument, "q is longer than 200 bytes"));
   }
-  if (!req.Query("cursor").empty()) {
-    Result<int64_t> c = ParseId(req.Query("cursor"));
-    if (!c.ok()) return Problem(Status(Code::kInvalidArgument, "cursor is not valid"));
-    filter.before_id = *c;
-  }
+  Result<int64_t> before = ParseCursor(req);
+  if (!before.ok()) return Problem(before.status());
+  filter.before_id = *before;
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     Json items = Json::array();
     std::vector<orders::Order> found = tx.orders().ListOrders(filter);
     for (const auto& o : found) items.push_back(OrderJson(o, true));
-    Json next = found.size() == static_cast<size_t>(filter.limit)
-                    ? Json(std::to_string(found.back().id))
-                    : Json(nullptr);
-    return Json{{"items", items}, {"next_cursor", next}};
+    return Json{{"items", items}, {"next_cursor", NextCursor(found, filter.limit)}};
   });
 }
 

@@ -26,6 +26,7 @@ using tcp = asio::ip::tcp;
 struct Shared {
   RequestHandler handler;
   std::atomic<int> in_flight{0};
+  std::atomic<int> connections{0};
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> next_id{0};
   std::string id_prefix;
@@ -57,7 +58,10 @@ Request ToRequest(const http::request<http::string_body>& in, std::string reques
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+    shared_.connections.fetch_add(1);
+  }
+  ~Session() { shared_.connections.fetch_sub(1); }
 
   void Start() {
     asio::dispatch(stream_.get_executor(),
@@ -92,6 +96,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) {
       return SendError(Status(Code::kMalformedRequest, "malformed HTTP request"), request_id);
+    }
+    if (shared_.connections.load() > kConnectionsMax) {
+      return SendError(Status(Code::kUnavailable, "too many connections; retry shortly"),
+                       request_id);
     }
     const auto& in = parser_->get();
     shared_.in_flight.fetch_add(1);

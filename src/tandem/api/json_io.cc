@@ -229,7 +229,8 @@ Json LevelJson(const inventory::StockLevel& l) {
               {"reserved", l.reserved},
               {"allocated", l.allocated},
               {"safety_stock", l.safety_stock},
-              {"available", l.Available()}};
+              // A store may sell into its safety stock; nothing below zero is promised (I1).
+              {"available", std::max<int64_t>(0, l.Available())}};
 }
 
 Json MovementJson(const inventory::Movement& m) {
@@ -326,7 +327,8 @@ Json OrderJson(const orders::Order& o, bool for_staff) {
                      {"image_url", l.image_url},
                      {"unit_price", MoneyJson(l.unit_price)},
                      {"quantity", l.quantity},
-                     {"line_total", MoneyJson(l.line_total)}});
+                     {"line_total", MoneyJson(l.line_total)},
+                     {"unfulfillable", l.unfulfillable}});
   }
   Json j{{"id", o.id},
          {"number", o.number},

@@ -50,6 +50,8 @@ Router::Match Router::Find(Request& request) const {
       return Match{MatchKind::kFound, &r};
     }
     match.kind = MatchKind::kWrongMethod;
+    if (!match.allowed.empty()) match.allowed += ", ";
+    match.allowed += r.method == "GET" ? "GET, HEAD" : r.method;
   }
   return match;
 }

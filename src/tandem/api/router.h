@@ -26,6 +26,7 @@ class Router {
   struct Match {
     MatchKind kind = MatchKind::kNoPath;
     const Route* route = nullptr;
+    std::string allowed;  // for kWrongMethod: the methods the path has, e.g. "GET, HEAD, POST"
   };
   // Finds the route for the request and fills request.params.
   Match Find(Request& request) const;

@@ -139,6 +139,16 @@ Result<int> CheckInventory(storage::Database& db, std::string* report) {
   std::vector<std::string> found;
   Status s = db.Read([&](storage::Tx& tx) {
     found = inventory::FindDiscrepancies(tx.inventory().Totals());
+    // Exactly once: every applied till event is in the ledger once per line.
+    for (const std::string& id : tx.sync().EventsWithWrongLedger()) {
+      found.push_back("till event " + id + ": its ledger movements do not match its lines");
+    }
+    // Every stock conflict was resolved by policy (re-allocated, or a contact task opened).
+    for (const auto& l : tx.inventory().Locations()) {
+      if (int64_t open = tx.sync().CountConflicts(l.id, true); open > 0) {
+        found.push_back(l.name + ": " + std::to_string(open) + " stock conflict(s) unresolved");
+      }
+    }
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -43,7 +43,9 @@ struct DemoLogin {
 // Loads the demo catalogue, locations, stock and accounts; a second run adds nothing.
 Result<std::vector<DemoLogin>> LoadDemo(storage::Database& db, const Clock& clock);
 
-// Runs the consistency check; prints each discrepancy. Returns how many there were.
+// Runs the consistency check: on_hand = Σ ledger, reserved = Σ holds, allocated = Σ open
+// allocations, nothing negative, every till event in the ledger exactly once, every conflict
+// resolved. Appends each discrepancy to `report`; returns how many there were.
 Result<int> CheckInventory(storage::Database& db, std::string* report);
 
 // Releases expired holds; returns how many. Run periodically by the server.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace tandem {
@@ -21,6 +22,8 @@ class SystemClock final : public Clock {
 
 // RFC 3339 UTC with milliseconds, e.g. "2026-11-23T19:40:00.123Z".
 std::string FormatTimestamp(int64_t unix_ms);
+// Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z" (RFC 3339, UTC); nullopt when it is not one.
+std::optional<int64_t> ParseTimestamp(const std::string& text);
 // The calendar year (UTC) of a timestamp.
 int YearOf(int64_t unix_ms);
 

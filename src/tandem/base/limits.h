@@ -28,10 +28,15 @@ inline constexpr int kPageLimitMax = 100;
 inline constexpr size_t kPasswordBytesMin = 8;
 inline constexpr size_t kPasswordBytesMax = 200;
 
+inline constexpr int kTillBatchEventsMax = 500;  // events in one till upload
+inline constexpr int kCountLinesMax = 5000;       // lines in one stock count
+inline constexpr int kSnapshotOrdersMax = 2000;   // open allocations listed in a till snapshot
 inline constexpr int64_t kHoldTtlSecondsDefault = 15 * 60;
 inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;
 inline constexpr int64_t kRelatedOrderWindowSeconds = 30 * 60;
 inline constexpr int kHoldSweepBatchMax = 1000;
-inline constexpr int kWriteBatchMax = 256;  // transactions folded into one commit
+inline constexpr int kWriteBatchMax = 256;    // transactions folded into one commit
+inline constexpr size_t kWriteQueueMax = 4096;  // writes waiting; past it: 503 + Retry-After
+inline constexpr int kConnectionsMax = 10'000;  // open HTTP connections; past it: 503 and close
 
 }  // namespace tandem

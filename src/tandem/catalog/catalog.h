@@ -60,6 +60,8 @@ class CatalogStore {
   virtual void SaveProduct(const Product& product) = 0;
   virtual std::optional<Product> FindProduct(int64_t id) = 0;
   virtual std::optional<Variant> FindVariant(const std::string& sku) = 0;
+  // The product's name and active flag, without its variants (cheap, for cart lines).
+  virtual std::optional<std::pair<std::string, bool>> ProductNameAndActive(int64_t id) = 0;
   // Ids of active products matching `fts_query` (all when empty), best first, paged by offset.
   virtual std::vector<int64_t> SearchProducts(const std::string& fts_query, int limit,
                                               int64_t offset) = 0;

@@ -83,6 +83,7 @@ Result<Account> CreateAccount(AccountStore& store, const Registration& r,
     a.consent_source = "registration";
   }
   a.created_ms = now_ms;
+  a.location_id = r.location_id;
   a.id = store.InsertAccount(a);
   return a;
 }

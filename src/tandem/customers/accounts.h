@@ -30,6 +30,7 @@ struct Account {
   int64_t consent_at_ms = 0;   // when newsletter consent was given (0: never)
   std::string consent_source;  // how: "registration", "checkout"
   int64_t created_ms = 0;
+  std::optional<int64_t> location_id;  // a clerk's store
 };
 
 struct Session {
@@ -59,6 +60,7 @@ struct Registration {
   std::string phone;
   bool newsletter_opt_in = false;
   Role role = Role::kCustomer;
+  std::optional<int64_t> location_id;  // for clerks: their store
 };
 
 // Lower-cases and trims an e-mail address; empty when it is not plausibly one.

@@ -136,4 +136,42 @@ void Allocator::ShipAllocation(const Allocation& allocation, const std::string& 
   store_.CloseAllocation(allocation.id);
 }
 
+void Allocator::ReleaseAllocationPart(const Allocation& allocation, int64_t units) {
+  TANDEM_CHECK(allocation.open && units > 0 && units <= allocation.quantity);
+  if (units == allocation.quantity) return ReleaseAllocation(allocation);
+  TANDEM_CHECK(store_.TryUnallocate(allocation.sku, allocation.location_id, units));
+  store_.ShrinkAllocation(allocation.id, allocation.quantity - units);
+}
+
+std::optional<std::vector<Allocation>> Allocator::Reallocate(const Allocation& allocation,
+                                                             int64_t units) {
+  TANDEM_CHECK(allocation.open && units > 0 && units <= allocation.quantity);
+  std::vector<StockLevel> elsewhere;
+  for (StockLevel& l : EligibleLevels(allocation.sku, Eligibility{})) {
+    if (l.location_id != allocation.location_id) elsewhere.push_back(std::move(l));
+  }
+  std::vector<Source> plan = PlanSources(elsewhere, units, {});
+  if (plan.empty()) return std::nullopt;
+  ReleaseAllocationPart(allocation, units);
+  std::vector<Allocation> moved;
+  for (const Source& s : plan) {
+    TANDEM_CHECK(store_.TryAllocate(allocation.sku, s.location_id, s.quantity));
+    Allocation a{0, allocation.order_id, allocation.line_id, allocation.sku, s.location_id,
+                 s.quantity, true};
+    a.id = store_.InsertAllocation(a);
+    moved.push_back(a);
+  }
+  return moved;
+}
+
+int64_t Allocator::ReleaseHoldsAt(const std::string& sku, int64_t location_id, int64_t units) {
+  int64_t released = 0;
+  for (const Hold& h : store_.HoldsAt(sku, location_id)) {
+    if (released >= units) break;
+    ReleaseHold(h);
+    released += h.quantity;
+  }
+  return released;
+}
+
 }  // namespace tandem::inventory

@@ -127,11 +127,21 @@ class InventoryStore {
   // on_hand += m.delta and allocated += allocated_delta, guarded so that on_hand still covers
   // reserved + allocated; appends the movement to the ledger. Returns the movement id, 0 if refused.
   virtual int64_t RecordMovement(const Movement& m, int64_t allocated_delta) = 0;
+  // on_hand += m.delta with no guard (a physical fact: a till sale, a count) and appends the
+  // movement. The caller then resolves any shortfall. Returns the movement id.
+  virtual int64_t ForceMovement(const Movement& m) = 0;
+  // allocated += qty, guarded by available >= qty.
+  virtual bool TryAllocate(const std::string& sku, int64_t location_id, int64_t qty) = 0;
+  // safety_stock = qty, guarded by on_hand still covering reserved + allocated + qty.
+  virtual bool TrySetSafetyStock(const std::string& sku, int64_t location_id, int64_t qty) = 0;
+  // Movements of one level, newest first, with ids below `before_id` (0: from the newest).
   virtual std::vector<Movement> MovementsOf(const std::string& sku, int64_t location_id,
-                                            int limit) = 0;
+                                            int64_t before_id, int limit) = 0;
 
   virtual int64_t InsertHold(const Hold& hold) = 0;
   virtual std::vector<Hold> HoldsOfCart(int64_t cart_id) = 0;
+  // Holds of a SKU at a location, newest first.
+  virtual std::vector<Hold> HoldsAt(const std::string& sku, int64_t location_id) = 0;
   virtual void DeleteHold(int64_t hold_id) = 0;
   // Moves the expiry of the cart's holds that are still live (expires_ms > now_ms).
   virtual void ExtendHolds(int64_t cart_id, int64_t now_ms, int64_t expires_ms) = 0;
@@ -140,7 +150,13 @@ class InventoryStore {
 
   virtual int64_t InsertAllocation(const Allocation& allocation) = 0;
   virtual std::vector<Allocation> AllocationsOfOrder(int64_t order_id) = 0;
+  // Open allocations of a SKU at a location, newest first.
+  virtual std::vector<Allocation> OpenAllocationsAt(const std::string& sku, int64_t location_id) = 0;
+  // Open allocations at a location (every SKU), oldest first, at most `limit`.
+  virtual std::vector<Allocation> OpenAllocationsOfLocation(int64_t location_id, int limit) = 0;
   virtual void CloseAllocation(int64_t allocation_id) = 0;
+  // Lowers an open allocation's quantity (to at least 1); counters are the caller's business.
+  virtual void ShrinkAllocation(int64_t allocation_id, int64_t quantity) = 0;
 
   // Every (SKU, location) named by a level, a movement, a hold or an open allocation.
   virtual std::vector<LevelTotals> Totals() = 0;

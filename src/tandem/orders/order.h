@@ -95,6 +95,7 @@ struct OrderLine {
   Money unit_price;
   int64_t quantity = 0;
   Money line_total;
+  int64_t unfulfillable = 0;  // units no location can serve after a stock conflict
 };
 
 struct TimelineEntry {
@@ -177,6 +178,8 @@ class OrderStore {
   virtual std::optional<int64_t> RecentOrderOf(std::optional<int64_t> customer_id,
                                                const std::string& email, int64_t since_ms) = 0;
   virtual void LinkOrders(int64_t a, int64_t b) = 0;
+  // Marks `quantity` more units of an order line as unfulfillable.
+  virtual void AddUnfulfillable(int64_t line_id, int64_t quantity) = 0;
   // A verified payment record (SPEC I5: paid implies a verified payment).
   virtual void InsertVerifiedPayment(int64_t order_id, PaymentMethod method, const Money& amount,
                                      const std::string& verified_by, int64_t now_ms) = 0;

@@ -110,9 +110,9 @@ Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id) {
   for (const CartLine& line : cart->lines) {
     std::optional<catalog::Variant> variant = ctx.catalog.FindVariant(line.sku);
     TANDEM_CHECK(variant.has_value());
-    std::optional<catalog::Product> product = ctx.catalog.FindProduct(variant->product_id);
+    auto product = ctx.catalog.ProductNameAndActive(variant->product_id);
     TANDEM_CHECK(product.has_value());
-    CartLineView lv{line, *variant, product->name, 0, {}};
+    CartLineView lv{line, *variant, product->first, 0, {}, variant->active && product->second};
     for (const auto& h : view.holds) {
       if (h.sku == line.sku && h.expires_ms > ctx.now_ms) lv.held += h.quantity;
     }
@@ -170,9 +170,9 @@ Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sk
   if (!present) {
     if (quantity == 0) return Status(Code::kNotFound, "no line " + sku + " in this cart");
     std::optional<catalog::Variant> variant = ctx.catalog.FindVariant(sku);
-    std::optional<catalog::Product> product;
-    if (variant) product = ctx.catalog.FindProduct(variant->product_id);
-    if (!variant || !variant->active || !product || !product->active) {
+    std::optional<std::pair<std::string, bool>> product;
+    if (variant) product = ctx.catalog.ProductNameAndActive(variant->product_id);
+    if (!variant || !variant->active || !product || !product->second) {
       return Status(Code::kNotFound, "no product with sku " + sku);
     }
     if (cart->lines.size() >= static_cast<size_t>(kCartLinesMax)) {
@@ -251,6 +251,11 @@ Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest
   Result<CartView> view = ViewCart(ctx, cart.id);
   if (!view.ok()) return view.status();
 
+  for (const CartLineView& lv : view->lines) {
+    if (!lv.sold) {
+      return Status(Code::kConflict, lv.line.sku + " is no longer sold; remove it from the cart");
+    }
+  }
   Order order;
   order.customer_id = req.customer_id;
   order.email = req.email;

@@ -31,6 +31,7 @@ struct CartLineView {
   std::string product_name;
   int64_t held = 0;  // units covered by live holds
   Money line_total;
+  bool sold = true;  // false once the product or variant is deactivated
 };
 
 struct CartView {

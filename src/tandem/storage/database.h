@@ -15,7 +15,9 @@
 #include "tandem/catalog/catalog.h"
 #include "tandem/customers/accounts.h"
 #include "tandem/inventory/inventory.h"
+#include "tandem/notify/notify.h"
 #include "tandem/orders/order.h"
+#include "tandem/sync/sync.h"
 
 namespace tandem::storage {
 
@@ -33,6 +35,8 @@ class Tx {
   virtual inventory::InventoryStore& inventory() = 0;
   virtual orders::OrderStore& orders() = 0;
   virtual customers::AccountStore& accounts() = 0;
+  virtual notify::NotifyStore& notify() = 0;
+  virtual sync::SyncStore& sync() = 0;
 
   virtual std::optional<IdempotencyRecord> FindIdempotency(const std::string& key) = 0;
   virtual void SaveIdempotency(const std::string& key, const IdempotencyRecord& record,

@@ -25,26 +25,28 @@ constexpr Query kRecordMigration{"record_migration",
     "INSERT INTO schema_migrations (version, name) VALUES (?, ?)"};
 constexpr size_t kReadersMax = 16;
 
+// Applies pending migrations under the write lock, so that processes opening one fresh data folder
+// at the same time apply each migration once.
 int ApplyMigrations(Connection& c) {
-  c.Exec(kCreateMigrations);
-  std::vector<int64_t> applied;
-  {
-    Rows r = c.Select(kAppliedVersions);
-    while (r.Next()) applied.push_back(r.Int(0));
-  }
+  c.ExecScript("BEGIN IMMEDIATE");
   int count = 0;
-  for (const Migration& m : Migrations()) {
-    if (std::find(applied.begin(), applied.end(), m.version) != applied.end()) continue;
-    c.ExecScript("BEGIN IMMEDIATE");
-    try {
+  try {
+    c.Exec(kCreateMigrations);
+    std::vector<int64_t> applied;
+    {
+      Rows r = c.Select(kAppliedVersions);
+      while (r.Next()) applied.push_back(r.Int(0));
+    }
+    for (const Migration& m : Migrations()) {
+      if (std::find(applied.begin(), applied.end(), m.version) != applied.end()) continue;
       c.ExecScript(m.sql);
       c.Exec(kRecordMigration, m.version, m.name);
-      c.ExecScript("COMMIT");
-    } catch (...) {
-      c.ExecScript("ROLLBACK");
-      throw;
+      ++count;
     }
-    ++count;
+    c.ExecScript("COMMIT");
+  } catch (...) {
+    if (c.InTransaction()) c.ExecScript("ROLLBACK");
+    throw;
   }
   return count;
 }
@@ -85,6 +87,9 @@ class SqliteDatabase final : public Database {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return Status(Code::kUnavailable, "the database is closing");
+      if (queue_.size() >= kWriteQueueMax) {
+        return Status(Code::kUnavailable, "too many writes waiting; retry shortly");
+      }
       queue_.push_back(&job);
     }
     cv_.notify_one();
@@ -230,6 +235,7 @@ class SqliteDatabase final : public Database {
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
   try {
     std::unique_ptr<Connection> writer = Connection::Open(options.path, true);
+    if (!options.durable) writer->ExecScript("PRAGMA synchronous=OFF");
     if (options.apply_migrations) ApplyMigrations(*writer);
     return std::unique_ptr<Database>(new SqliteDatabase(options.path, std::move(writer)));
   } catch (const SqliteError& e) {

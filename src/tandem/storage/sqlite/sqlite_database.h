@@ -19,6 +19,8 @@ namespace tandem::storage::sqlite {
 struct SqliteOptions {
   std::string path;            // the database file; its folder must exist
   bool apply_migrations = true;
+  // false: synchronous=OFF, for simulations that never survive a crash. Never for serving.
+  bool durable = true;
 };
 
 // Opens the database, applies pending migrations and starts the writer thread.

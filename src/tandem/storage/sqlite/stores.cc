@@ -24,6 +24,8 @@ constexpr Query kUpsertVariant{"upsert_variant",
 constexpr Query kSelectProduct{"select_product",
     "SELECT id, name, description, category, active, created_ms, updated_ms FROM products "
     "WHERE id = ?"};
+constexpr Query kSelectProductName{"select_product_name",
+    "SELECT name, active FROM products WHERE id = ?"};
 constexpr Query kSelectVariantsOfProduct{"select_variants_of_product",
     "SELECT sku, product_id, price_amount, currency, options, image_url, active FROM variants "
     "WHERE product_id = ? ORDER BY position, sku"};
@@ -109,12 +111,29 @@ constexpr Query kMoveOnHand{"move_on_hand",
     "UPDATE stock_levels SET on_hand = on_hand + ?3, allocated = allocated + ?4 "
     "WHERE sku = ?1 AND location_id = ?2 AND allocated + ?4 >= 0 "
     "AND on_hand + ?3 >= reserved + allocated + ?4"};
+constexpr Query kForceOnHand{"force_on_hand",
+    "UPDATE stock_levels SET on_hand = on_hand + ?3 WHERE sku = ?1 AND location_id = ?2"};
+constexpr Query kAllocate{"allocate",
+    "UPDATE stock_levels SET allocated = allocated + ?3 WHERE sku = ?1 AND location_id = ?2 "
+    "AND on_hand - reserved - allocated - safety_stock >= ?3"};
+constexpr Query kSetSafetyStock{"set_safety_stock",
+    "UPDATE stock_levels SET safety_stock = ?3 WHERE sku = ?1 AND location_id = ?2 "
+    "AND on_hand - reserved - allocated >= ?3"};
+constexpr Query kSelectHoldsAt{"select_holds_at",
+    "SELECT id, cart_id, sku, location_id, quantity, expires_ms FROM holds "
+    "WHERE sku = ? AND location_id = ? ORDER BY id DESC"};
+constexpr Query kSelectOpenAllocationsAt{"select_open_allocations_at",
+    "SELECT id, order_id, line_id, sku, location_id, quantity, open FROM allocations "
+    "WHERE sku = ? AND location_id = ? AND open = 1 ORDER BY id DESC"};
+constexpr Query kSelectOpenAllocationsOfLocation{"select_open_allocations_of_location",
+    "SELECT id, order_id, line_id, sku, location_id, quantity, open FROM allocations "
+    "WHERE location_id = ? AND open = 1 ORDER BY id LIMIT ?"};
 constexpr Query kInsertMovement{"insert_movement",
     "INSERT INTO movements (sku, location_id, delta, reason, reference, at_ms) "
     "VALUES (?, ?, ?, ?, ?, ?)"};
 constexpr Query kSelectMovements{"select_movements",
     "SELECT id, sku, location_id, delta, reason, reference, at_ms FROM movements "
-    "WHERE sku = ? AND location_id = ? ORDER BY id DESC LIMIT ?"};
+    "WHERE sku = ?1 AND location_id = ?2 AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?3"};
 constexpr Query kInsertHold{"insert_hold",
     "INSERT INTO holds (cart_id, sku, location_id, quantity, expires_ms) VALUES (?, ?, ?, ?, ?)"};
 constexpr Query kSelectHoldsOfCart{"select_holds_of_cart",
@@ -135,6 +154,8 @@ constexpr Query kInsertAllocation{"insert_allocation",
 constexpr Query kSelectAllocationsOfOrder{"select_allocations_of_order",
     "SELECT id, order_id, line_id, sku, location_id, quantity, open FROM allocations "
     "WHERE order_id = ? ORDER BY id"};
+constexpr Query kShrinkAllocation{"shrink_allocation",
+    "UPDATE allocations SET quantity = ?2 WHERE id = ?1 AND open = 1 AND quantity > ?2 AND ?2 > 0"};
 constexpr Query kCloseAllocation{"close_allocation",
     "UPDATE allocations SET open = 0 WHERE id = ? AND open = 1"};
 constexpr Query kTotals{"inventory_totals",
@@ -185,13 +206,13 @@ inventory::Hold ReadHold(const Rows& r) {
 // ---- accounts ----
 constexpr Query kInsertAccount{"insert_account",
     "INSERT INTO accounts (email, name, phone, role, password_hash, newsletter_opt_in, "
-    "consent_at_ms, consent_source, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+    "consent_at_ms, consent_source, created_ms, location_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
 constexpr Query kSelectAccount{"select_account",
     "SELECT id, email, name, phone, role, password_hash, newsletter_opt_in, consent_at_ms, "
-    "consent_source, created_ms FROM accounts WHERE id = ?"};
+    "consent_source, created_ms, location_id FROM accounts WHERE id = ?"};
 constexpr Query kSelectAccountByEmail{"select_account_by_email",
     "SELECT id, email, name, phone, role, password_hash, newsletter_opt_in, consent_at_ms, "
-    "consent_source, created_ms FROM accounts WHERE email = ?"};
+    "consent_source, created_ms, location_id FROM accounts WHERE email = ?"};
 constexpr Query kSetPassword{"set_password", "UPDATE accounts SET password_hash = ? WHERE id = ?"};
 constexpr Query kInsertSession{"insert_session",
     "INSERT INTO sessions (token_hash, account_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)"};
@@ -215,6 +236,7 @@ customers::Account ReadAccount(const Rows& r) {
   a.consent_at_ms = r.Int(7);
   a.consent_source = r.Text(8);
   a.created_ms = r.Int(9);
+  a.location_id = r.OptInt(10);
   return a;
 }
 
@@ -261,8 +283,11 @@ constexpr Query kSelectOrder{"select_order",
 constexpr Query kSelectOrderIdByTracking{"select_order_id_by_tracking",
     "SELECT id FROM orders WHERE tracking_code = ?"};
 constexpr Query kSelectOrderLines{"select_order_lines",
-    "SELECT id, sku, product_id, name, options, image_url, unit_price, quantity, line_total "
-    "FROM order_lines WHERE order_id = ? ORDER BY id"};
+    "SELECT id, sku, product_id, name, options, image_url, unit_price, quantity, line_total, "
+    "unfulfillable FROM order_lines WHERE order_id = ? ORDER BY id"};
+constexpr Query kAddUnfulfillable{"add_unfulfillable",
+    "UPDATE order_lines SET unfulfillable = unfulfillable + ?2 WHERE id = ?1 "
+    "AND unfulfillable + ?2 <= quantity"};
 constexpr Query kSelectTimeline{"select_timeline",
     "SELECT at_ms, actor, from_status, to_status, note FROM order_timeline WHERE order_id = ? "
     "ORDER BY id"};
@@ -394,6 +419,12 @@ std::optional<catalog::Variant> SqliteCatalogStore::FindVariant(const std::strin
   return ReadVariant(r);
 }
 
+std::optional<std::pair<std::string, bool>> SqliteCatalogStore::ProductNameAndActive(int64_t id) {
+  Rows r = c_.Select(kSelectProductName, id);
+  if (!r.Next()) return std::nullopt;
+  return std::make_pair(r.Text(0), r.Int(1) != 0);
+}
+
 std::vector<int64_t> SqliteCatalogStore::SearchProducts(const std::string& fts_query, int limit,
                                                         int64_t offset) {
   std::vector<int64_t> ids;
@@ -489,11 +520,55 @@ int64_t SqliteInventoryStore::RecordMovement(const inventory::Movement& m,
   return c_.LastInsertId();
 }
 
+int64_t SqliteInventoryStore::ForceMovement(const inventory::Movement& m) {
+  TANDEM_CHECK(c_.Exec(kForceOnHand, m.sku, m.location_id, m.delta) == 1);
+  c_.Exec(kInsertMovement, m.sku, m.location_id, m.delta,
+          std::string(inventory::MovementReasonName(m.reason)), m.reference, m.at_ms);
+  return c_.LastInsertId();
+}
+
+bool SqliteInventoryStore::TryAllocate(const std::string& sku, int64_t loc, int64_t qty) {
+  return c_.Exec(kAllocate, sku, loc, qty) == 1;
+}
+
+bool SqliteInventoryStore::TrySetSafetyStock(const std::string& sku, int64_t loc, int64_t qty) {
+  return c_.Exec(kSetSafetyStock, sku, loc, qty) == 1;
+}
+
+std::vector<inventory::Hold> SqliteInventoryStore::HoldsAt(const std::string& sku, int64_t loc) {
+  std::vector<inventory::Hold> out;
+  Rows r = c_.Select(kSelectHoldsAt, sku, loc);
+  while (r.Next()) out.push_back(ReadHold(r));
+  return out;
+}
+
+namespace {
+std::vector<inventory::Allocation> ReadAllocations(Rows& r) {
+  std::vector<inventory::Allocation> out;
+  while (r.Next()) {
+    out.push_back({r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Int(4), r.Int(5), r.Int(6) != 0});
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<inventory::Allocation> SqliteInventoryStore::OpenAllocationsAt(const std::string& sku,
+                                                                           int64_t loc) {
+  Rows r = c_.Select(kSelectOpenAllocationsAt, sku, loc);
+  return ReadAllocations(r);
+}
+
+std::vector<inventory::Allocation> SqliteInventoryStore::OpenAllocationsOfLocation(int64_t loc,
+                                                                                   int limit) {
+  Rows r = c_.Select(kSelectOpenAllocationsOfLocation, loc, limit);
+  return ReadAllocations(r);
+}
+
 std::vector<inventory::Movement> SqliteInventoryStore::MovementsOf(const std::string& sku,
                                                                    int64_t location_id,
-                                                                   int limit) {
+                                                                   int64_t before_id, int limit) {
   std::vector<inventory::Movement> out;
-  Rows r = c_.Select(kSelectMovements, sku, location_id, limit);
+  Rows r = c_.Select(kSelectMovements, sku, location_id, limit, before_id);
   while (r.Next()) {
     auto reason = inventory::ParseMovementReason(r.Text(4));
     if (!reason) TANDEM_UNEXPECTED("unknown movement reason in database");
@@ -543,16 +618,16 @@ int64_t SqliteInventoryStore::InsertAllocation(const inventory::Allocation& a) {
 }
 
 std::vector<inventory::Allocation> SqliteInventoryStore::AllocationsOfOrder(int64_t order_id) {
-  std::vector<inventory::Allocation> out;
   Rows r = c_.Select(kSelectAllocationsOfOrder, order_id);
-  while (r.Next()) {
-    out.push_back({r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Int(4), r.Int(5), r.Int(6) != 0});
-  }
-  return out;
+  return ReadAllocations(r);
 }
 
 void SqliteInventoryStore::CloseAllocation(int64_t allocation_id) {
   TANDEM_CHECK(c_.Exec(kCloseAllocation, allocation_id) == 1);
+}
+
+void SqliteInventoryStore::ShrinkAllocation(int64_t allocation_id, int64_t quantity) {
+  TANDEM_CHECK(c_.Exec(kShrinkAllocation, allocation_id, quantity) == 1);
 }
 
 std::vector<inventory::LevelTotals> SqliteInventoryStore::Totals() {
@@ -687,7 +762,8 @@ std::optional<orders::Order> SqliteOrderStore::FindOrder(int64_t id) {
     Rows r = c_.Select(kSelectOrderLines, id);
     while (r.Next()) {
       o.lines.push_back({r.Int(0), r.Text(1), r.Int(2), r.Text(3), r.Text(4), r.Text(5),
-                         Money{r.Int(6), currency}, r.Int(7), Money{r.Int(8), currency}});
+                         Money{r.Int(6), currency}, r.Int(7), Money{r.Int(8), currency},
+                         r.Int(9)});
     }
   }
   {
@@ -763,6 +839,10 @@ void SqliteOrderStore::LinkOrders(int64_t a, int64_t b) {
   c_.Exec(kLinkOrders, b, a);
 }
 
+void SqliteOrderStore::AddUnfulfillable(int64_t line_id, int64_t quantity) {
+  TANDEM_CHECK(c_.Exec(kAddUnfulfillable, line_id, quantity) == 1);
+}
+
 void SqliteOrderStore::InsertVerifiedPayment(int64_t order_id, orders::PaymentMethod method,
                                              const Money& amount, const std::string& verified_by,
                                              int64_t now_ms) {
@@ -779,7 +859,8 @@ bool SqliteOrderStore::HasVerifiedPayment(int64_t order_id) {
 
 int64_t SqliteAccountStore::InsertAccount(const customers::Account& a) {
   c_.Exec(kInsertAccount, a.email, a.name, a.phone, std::string(customers::RoleName(a.role)),
-          a.password_hash, a.newsletter_opt_in, a.consent_at_ms, a.consent_source, a.created_ms);
+          a.password_hash, a.newsletter_opt_in, a.consent_at_ms, a.consent_source, a.created_ms,
+          a.location_id);
   return c_.LastInsertId();
 }
 

@@ -14,6 +14,7 @@ class SqliteCatalogStore final : public catalog::CatalogStore {
   void SaveProduct(const catalog::Product& product) override;
   std::optional<catalog::Product> FindProduct(int64_t id) override;
   std::optional<catalog::Variant> FindVariant(const std::string& sku) override;
+  std::optional<std::pair<std::string, bool>> ProductNameAndActive(int64_t id) override;
   std::vector<int64_t> SearchProducts(const std::string& fts_query, int limit,
                                       int64_t offset) override;
 
@@ -40,8 +41,16 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
   bool TryReservedToAllocated(const std::string& sku, int64_t location_id, int64_t qty) override;
   bool TryUnallocate(const std::string& sku, int64_t location_id, int64_t qty) override;
   int64_t RecordMovement(const inventory::Movement& m, int64_t allocated_delta) override;
+  int64_t ForceMovement(const inventory::Movement& m) override;
+  bool TryAllocate(const std::string& sku, int64_t location_id, int64_t qty) override;
+  bool TrySetSafetyStock(const std::string& sku, int64_t location_id, int64_t qty) override;
+  std::vector<inventory::Hold> HoldsAt(const std::string& sku, int64_t location_id) override;
+  std::vector<inventory::Allocation> OpenAllocationsAt(const std::string& sku,
+                                                       int64_t location_id) override;
+  std::vector<inventory::Allocation> OpenAllocationsOfLocation(int64_t location_id,
+                                                               int limit) override;
   std::vector<inventory::Movement> MovementsOf(const std::string& sku, int64_t location_id,
-                                               int limit) override;
+                                               int64_t before_id, int limit) override;
   int64_t InsertHold(const inventory::Hold& hold) override;
   std::vector<inventory::Hold> HoldsOfCart(int64_t cart_id) override;
   void DeleteHold(int64_t hold_id) override;
@@ -51,6 +60,7 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
   int64_t InsertAllocation(const inventory::Allocation& allocation) override;
   std::vector<inventory::Allocation> AllocationsOfOrder(int64_t order_id) override;
   void CloseAllocation(int64_t allocation_id) override;
+  void ShrinkAllocation(int64_t allocation_id, int64_t quantity) override;
   std::vector<inventory::LevelTotals> Totals() override;
 
  private:
@@ -78,6 +88,7 @@ class SqliteOrderStore final : public orders::OrderStore {
   std::optional<int64_t> RecentOrderOf(std::optional<int64_t> customer_id,
                                        const std::string& email, int64_t since_ms) override;
   void LinkOrders(int64_t a, int64_t b) override;
+  void AddUnfulfillable(int64_t line_id, int64_t quantity) override;
   void InsertVerifiedPayment(int64_t order_id, orders::PaymentMethod method,
                              const Money& amount, const std::string& verified_by,
                              int64_t now_ms) override;
@@ -102,14 +113,55 @@ class SqliteAccountStore final : public customers::AccountStore {
   Connection& c_;
 };
 
+class SqliteNotifyStore final : public notify::NotifyStore {
+ public:
+  explicit SqliteNotifyStore(Connection& c) : c_(c) {}
+  int64_t InsertOutbox(const notify::OutboxMessage& message) override;
+  std::vector<notify::OutboxMessage> ListOutbox(int64_t before_id, int limit) override;
+  int64_t InsertContactTask(const notify::ContactTask& task) override;
+  std::vector<notify::ContactTask> ListContactTasks(const std::string& status, int64_t before_id,
+                                                    int limit) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteSyncStore final : public sync::SyncStore {
+ public:
+  explicit SqliteSyncStore(Connection& c) : c_(c) {}
+  std::optional<sync::StoredEvent> FindEvent(const std::string& id) override;
+  std::optional<sync::StoredEvent> FindEventBySeq(int64_t location_id, const std::string& till_id,
+                                                  int64_t seq) override;
+  void InsertEvent(const sync::StoredEvent& event, int64_t now_ms) override;
+  void MarkApplied(const std::string& id, bool conflict, int64_t now_ms) override;
+  std::vector<sync::StoredEvent> PendingEvents(int64_t location_id, const std::string& till_id,
+                                               int limit) override;
+  std::optional<sync::TillStatus> FindTill(int64_t location_id,
+                                           const std::string& till_id) override;
+  void SaveTill(int64_t location_id, const sync::TillStatus& till) override;
+  std::vector<sync::TillStatus> Tills(int64_t location_id) override;
+  int64_t CountEvents(int64_t location_id, const std::string& status) override;
+  int64_t InsertConflict(const sync::Conflict& conflict) override;
+  void SaveConflict(const sync::Conflict& conflict) override;
+  std::vector<sync::Conflict> ListConflicts(std::optional<int64_t> location_id, int64_t before_id,
+                                            int limit) override;
+  int64_t CountConflicts(int64_t location_id, bool unresolved_only) override;
+  std::vector<std::string> EventsWithWrongLedger() override;
+
+ private:
+  Connection& c_;
+};
+
 class SqliteTx final : public Tx {
  public:
   explicit SqliteTx(Connection& c)
-      : c_(c), catalog_(c), inventory_(c), orders_(c), accounts_(c) {}
+      : c_(c), catalog_(c), inventory_(c), orders_(c), accounts_(c), notify_(c), sync_(c) {}
   catalog::CatalogStore& catalog() override { return catalog_; }
   inventory::InventoryStore& inventory() override { return inventory_; }
   orders::OrderStore& orders() override { return orders_; }
   customers::AccountStore& accounts() override { return accounts_; }
+  notify::NotifyStore& notify() override { return notify_; }
+  sync::SyncStore& sync() override { return sync_; }
   std::optional<IdempotencyRecord> FindIdempotency(const std::string& key) override;
   void SaveIdempotency(const std::string& key, const IdempotencyRecord& record,
                        int64_t now_ms) override;
@@ -122,6 +174,8 @@ class SqliteTx final : public Tx {
   SqliteInventoryStore inventory_;
   SqliteOrderStore orders_;
   SqliteAccountStore accounts_;
+  SqliteNotifyStore notify_;
+  SqliteSyncStore sync_;
 };
 
 }  // namespace tandem::storage::sqlite
