@@ -254,6 +254,55 @@ def everyone(status):
     return {who: status for who in EVERYONE}
 
 
+def _ts(minutes):
+    import datetime
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def create_event(ctx, who):
+    sku = ctx.s.seed({ctx.dc: 5})
+    return ctx.call(who, "POST", "/api/v1/sale-events",
+                    json={"name": "authz", "starts_at": _ts(60), "ends_at": _ts(120),
+                          "per_customer_limit": 1, "skus": [{"sku": sku, "ring_fenced": 1}]})
+
+
+def _event_id(ctx):
+    if not hasattr(ctx, "event_id"):
+        resp = create_event(ctx, ADMIN)
+        assert resp[0] == 201, resp
+        ctx.event_id = resp[2]["id"]
+    return ctx.event_id
+
+
+def list_events(ctx, who):
+    return ctx.call(who, "GET", "/api/v1/sale-events")
+
+
+def get_event(ctx, who):
+    return ctx.call(who, "GET", f"/api/v1/sale-events/{_event_id(ctx)}")
+
+
+def event_readiness(ctx, who):
+    return ctx.call(who, "GET", f"/api/v1/sale-events/{_event_id(ctx)}/readiness")
+
+
+def create_transfer(ctx, who):
+    return ctx.call(who, "POST", "/api/v1/transfers",
+                    json={"sku": ctx.sku2, "from_location_id": ctx.dc,
+                          "to_location_id": ctx.store, "quantity": 1})
+
+
+def list_transfers(ctx, who):
+    return ctx.call(who, "GET", "/api/v1/transfers")
+
+
+def receive_transfer(ctx, who):
+    started = create_transfer(ctx, ADMIN)
+    assert started[0] == 201, started
+    return ctx.call(who, "POST", f"/api/v1/transfers/{started[2]['id']}/receive")
+
+
 def staff_only(staff_status, roles=STAFF, owner=None):
     table = {ANON: 401, CUSTOMER: 403}
     for role in STAFF:
@@ -325,6 +374,16 @@ TABLE = [
      {ANON: 401, CUSTOMER: 404, HOLDER: 200, ADMIN: 200, MERCHANT: 200, OPS: 200,
       CLERK: 403}),
     ("GET /api/v1/track/{code}", track, None, everyone(200)),
+    ("POST /api/v1/sale-events", create_event, None, staff_only(201, (ADMIN, MERCHANT))),
+    ("GET /api/v1/sale-events", list_events, None, staff_only(200)),
+    ("GET /api/v1/sale-events/{id}", get_event, None, staff_only(200)),
+    ("GET /api/v1/sale-events/{id}/readiness", event_readiness, None,
+     staff_only(200, (ADMIN, MERCHANT, OPS))),
+    ("POST /api/v1/transfers", create_transfer, None, staff_only(201, (ADMIN, OPS))),
+    ("GET /api/v1/transfers", list_transfers, None, staff_only(200)),
+    # A clerk receives only at their own store; this clerk has none.
+    ("POST /api/v1/transfers/{id}/receive", receive_transfer, None,
+     {**staff_only(200, (ADMIN, OPS, CLERK)), CLERK: 403}),
     ("GET /healthz", plain_get("/healthz"), None, everyone(200)),
     ("GET /readyz", plain_get("/readyz"), None, everyone(200)),
     ("GET /metrics", plain_get("/metrics"), None, everyone(200)),

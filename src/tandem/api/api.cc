@@ -17,6 +17,7 @@ Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
   AddCartRoutes(router_, ctx_);
   AddOrderRoutes(router_, ctx_);
   AddSyncRoutes(router_, ctx_);
+  AddEventRoutes(router_, ctx_);
   router_.Add("GET", "/healthz", [](Request&) {
     return JsonResponse(200, Json{{"status", "ok"}});
   });

@@ -25,6 +25,7 @@ const char* TitleOf(Code code) {
     case Code::kStockCommitted: return "The stock is committed to carts and orders";
     case Code::kMethodNotAllowed: return "Method not allowed";
     case Code::kMalformedRequest: return "Malformed HTTP request";
+    case Code::kLimitExceeded: return "Per-customer limit of the sale event reached";
     case Code::kHeadersTooLarge: return "Request headers too large";
     case Code::kUnavailable: return "Temporarily unavailable";
     case Code::kInternal: return "Internal error";
@@ -54,6 +55,7 @@ int HttpStatusOf(Code code) {
     case Code::kStockCommitted: return 409;
     case Code::kMethodNotAllowed: return 405;
     case Code::kMalformedRequest: return 400;
+    case Code::kLimitExceeded: return 409;
     case Code::kHeadersTooLarge: return 431;
     case Code::kUnavailable: return 503;
     case Code::kInternal: return 500;

@@ -13,5 +13,6 @@ void AddInventoryRoutes(Router& router, ApiContext& ctx);
 void AddCartRoutes(Router& router, ApiContext& ctx);
 void AddOrderRoutes(Router& router, ApiContext& ctx);
 void AddSyncRoutes(Router& router, ApiContext& ctx);
+void AddEventRoutes(Router& router, ApiContext& ctx);
 
 }  // namespace tandem::api

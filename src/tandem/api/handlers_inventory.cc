@@ -2,6 +2,7 @@
 #include "tandem/api/handlers.h"
 #include "tandem/base/limits.h"
 #include "tandem/inventory/adjust.h"
+#include "tandem/inventory/transfer.h"
 
 namespace tandem::api {
 namespace {
@@ -141,9 +142,89 @@ Response CreateAdjustment(ApiContext& ctx, Request& req) {
   });
 }
 
+Json TransferJson(const inventory::Transfer& t) {
+  return Json{{"id", t.id},
+              {"sku", t.sku},
+              {"from_location_id", t.from_location_id},
+              {"to_location_id", t.to_location_id},
+              {"quantity", t.quantity},
+              {"status", t.status},
+              {"note", t.note},
+              {"created_at", FormatTimestamp(t.created_ms)},
+              {"received_at", t.received_ms ? Json(FormatTimestamp(t.received_ms)) : Json(nullptr)}};
+}
+
+Response CreateTransfer(ApiContext& ctx, Request& req) {
+  Result<Principal> who = Identify(ctx, req);
+  if (!who.ok()) return Problem(who.status());
+  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kOps});
+  if (!allowed.ok()) return Problem(allowed);
+  Result<Json> body = ParseBody(req);
+  if (!body.ok()) return Problem(body.status());
+  Fields f(*body);
+  inventory::Transfer t;
+  t.sku = f.Str("sku", 64);
+  t.from_location_id = f.Int("from_location_id", 1, INT64_MAX);
+  t.to_location_id = f.Int("to_location_id", 1, INT64_MAX);
+  t.quantity = f.Int("quantity", 1, kStockDeltaMax);
+  t.note = f.OptStr("note", kTextShortBytesMax).value_or("");
+  if (!f.ok()) return Problem(f.status());
+  return WriteJson(ctx, req, who->actor(), 201, [&](storage::Tx& tx) -> Result<Json> {
+    if (!tx.catalog().FindVariant(t.sku)) return Status(Code::kNotFound, "no product with sku " + t.sku);
+    Result<inventory::Transfer> started = inventory::StartTransfer(tx.inventory(), t, ctx.clock.NowMs());
+    if (!started.ok()) return started.status();
+    return TransferJson(*started);
+  });
+}
+
+Response ReceiveTransfer(ApiContext& ctx, Request& req) {
+  Result<Principal> who = Identify(ctx, req);
+  if (!who.ok()) return Problem(who.status());
+  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kOps, Role::kClerk});
+  if (!allowed.ok()) return Problem(allowed);
+  Result<int64_t> id = ParseId(req.params["id"]);
+  if (!id.ok()) return Problem(id.status());
+  return WriteJson(ctx, req, who->actor(), 200, [&](storage::Tx& tx) -> Result<Json> {
+    std::optional<inventory::Transfer> t = tx.inventory().FindTransfer(*id);
+    if (!t) return Status(Code::kNotFound, "no transfer " + std::to_string(*id));
+    if (who->account->role == Role::kClerk && who->account->location_id != t->to_location_id) {
+      return Status(Code::kForbidden, "a clerk receives only at their own store");
+    }
+    Result<inventory::Transfer> received =
+        inventory::ReceiveTransfer(tx.inventory(), *id, ctx.clock.NowMs());
+    if (!received.ok()) return received.status();
+    return TransferJson(*received);
+  });
+}
+
+Response ListTransfers(ApiContext& ctx, Request& req) {
+  Result<Principal> who = Identify(ctx, req);
+  if (!who.ok()) return Problem(who.status());
+  Status allowed = RequireRole(*who, kAllStaff);
+  if (!allowed.ok()) return Problem(allowed);
+  Result<int> limit = ParseLimit(req);
+  if (!limit.ok()) return Problem(limit.status());
+  Result<int64_t> before = ParseCursor(req);
+  if (!before.ok()) return Problem(before.status());
+  std::string status = req.Query("status");
+  if (!status.empty() && status != "in_transit" && status != "received") {
+    return Problem(Status(Code::kInvalidArgument, "status must be in_transit or received"));
+  }
+  return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
+    Json items = Json::array();
+    std::vector<inventory::Transfer> found = tx.inventory().Transfers(status, *before, *limit);
+    for (const auto& t : found) items.push_back(TransferJson(t));
+    return Json{{"items", items}, {"next_cursor", NextCursor(found, *limit)}};
+  });
+}
+
 }  // namespace
 
 void AddInventoryRoutes(Router& router, ApiContext& ctx) {
+  router.Add("POST", "/api/v1/transfers", [&ctx](Request& r) { return CreateTransfer(ctx, r); });
+  router.Add("GET", "/api/v1/transfers", [&ctx](Request& r) { return ListTransfers(ctx, r); });
+  router.Add("POST", "/api/v1/transfers/{id}/receive",
+             [&ctx](Request& r) { return ReceiveTransfer(ctx, r); });
   router.Add("GET", "/api/v1/locations", [&ctx](Request& r) { return ListLocations(ctx, r); });
   router.Add("POST", "/api/v1/locations", [&ctx](Request& r) { return CreateLocation(ctx, r); });
   router.Add("GET", "/api/v1/inventory", [&ctx](Request& r) { return GetInventory(ctx, r); });

@@ -9,8 +9,8 @@ namespace {
 using customers::Role;
 
 sync::SyncContext MakeSyncContext(ApiContext& ctx, storage::Tx& tx) {
-  return sync::SyncContext{tx.catalog(), tx.inventory(), tx.orders(), tx.notify(), tx.sync(),
-                           ctx.clock.NowMs()};
+  return sync::SyncContext{tx.catalog(), tx.inventory(), tx.orders(), tx.notify(),
+                           tx.sync(),    tx.accounts(),  ctx.clock.NowMs()};
 }
 
 // Admins and ops act for every store; a clerk (and so a till) only for their own.

@@ -305,6 +305,7 @@ Json CartJson(const orders::CartView& v) {
                      {"unit_price", MoneyJson(l.variant.price)},
                      {"quantity", l.line.quantity},
                      {"held", l.held},
+                     {"warning", l.warning.empty() ? Json(nullptr) : Json(l.warning)},
                      {"line_total", MoneyJson(l.line_total)}});
   }
   return Json{{"id", v.cart.id},

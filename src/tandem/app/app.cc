@@ -139,6 +139,9 @@ Result<int> CheckInventory(storage::Database& db, std::string* report) {
   std::vector<std::string> found;
   Status s = db.Read([&](storage::Tx& tx) {
     found = inventory::FindDiscrepancies(tx.inventory().Totals());
+    for (std::string& d : inventory::FindEventDiscrepancies(tx.inventory().EventTotalsAll())) {
+      found.push_back(std::move(d));
+    }
     // Exactly once: every applied till event is in the ledger once per line.
     for (const std::string& id : tx.sync().EventsWithWrongLedger()) {
       found.push_back("till event " + id + ": its ledger movements do not match its lines");

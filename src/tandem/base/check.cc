@@ -47,6 +47,7 @@ std::string_view CodeName(Code code) {
     case Code::kStockCommitted: return "stock_committed";
     case Code::kMethodNotAllowed: return "method_not_allowed";
     case Code::kMalformedRequest: return "malformed_request";
+    case Code::kLimitExceeded: return "limit_exceeded";
     case Code::kHeadersTooLarge: return "headers_too_large";
     case Code::kUnavailable: return "unavailable";
     case Code::kInternal: return "internal_error";

@@ -31,6 +31,9 @@ inline constexpr size_t kPasswordBytesMax = 200;
 inline constexpr int kTillBatchEventsMax = 500;  // events in one till upload
 inline constexpr int kCountLinesMax = 5000;       // lines in one stock count
 inline constexpr int kSnapshotOrdersMax = 2000;   // open allocations listed in a till snapshot
+inline constexpr int kSaleEventSkusMax = 1000;     // SKUs ring-fenced by one sale event
+inline constexpr int kSoldOutCartsMax = 1000;      // carts told at once that a SKU sold out
+
 inline constexpr int64_t kHoldTtlSecondsDefault = 15 * 60;
 inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;
 inline constexpr int64_t kRelatedOrderWindowSeconds = 30 * 60;

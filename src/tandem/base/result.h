@@ -34,6 +34,7 @@ enum class Code {
   kStockCommitted,       // stock_committed
   kMethodNotAllowed,     // method_not_allowed
   kMalformedRequest,     // malformed_request
+  kLimitExceeded,        // limit_exceeded
   kHeadersTooLarge,      // headers_too_large
   kUnavailable,          // unavailable
   kInternal,             // internal_error

@@ -89,6 +89,14 @@ Result<std::vector<Hold>> Allocator::PlaceHolds(int64_t cart_id, const std::stri
   if (plan.empty()) {
     return Status(Code::kInsufficientStock, "not enough " + sku + " available");
   }
+  // During a sale event online commits at most the ring-fenced quantity.
+  std::optional<int64_t> event_id;
+  if (std::optional<SaleEventSku> cap = store_.ActiveEventSku(sku, now_ms_)) {
+    if (!store_.TryCommitEvent(cap->event_id, sku, quantity)) {
+      return Status(Code::kInsufficientStock, "the sale event's units of " + sku + " are gone");
+    }
+    event_id = cap->event_id;
+  }
   std::vector<Hold> holds;
   for (const Source& s : plan) {
     // The guard re-checks availability in the database; the caller's transaction is rolled back
@@ -96,7 +104,7 @@ Result<std::vector<Hold>> Allocator::PlaceHolds(int64_t cart_id, const std::stri
     if (!store_.TryReserve(sku, s.location_id, s.quantity)) {
       return Status(Code::kInsufficientStock, "not enough " + sku + " available");
     }
-    Hold h{0, cart_id, sku, s.location_id, s.quantity, expires_ms};
+    Hold h{0, cart_id, sku, s.location_id, s.quantity, expires_ms, event_id};
     h.id = store_.InsertHold(h);
     holds.push_back(h);
   }
@@ -105,6 +113,9 @@ Result<std::vector<Hold>> Allocator::PlaceHolds(int64_t cart_id, const std::stri
 
 void Allocator::ReleaseHold(const Hold& hold) {
   TANDEM_CHECK(store_.TryUnreserve(hold.sku, hold.location_id, hold.quantity));
+  if (hold.event_id) {
+    TANDEM_CHECK(store_.TryUncommitEvent(*hold.event_id, hold.sku, hold.quantity));
+  }
   store_.DeleteHold(hold.id);
 }
 
@@ -117,15 +128,14 @@ int Allocator::ReleaseExpiredHolds(const std::string& sku, int limit) {
 Allocation Allocator::AllocateFromHold(const Hold& hold, int64_t order_id, int64_t line_id) {
   TANDEM_CHECK(store_.TryReservedToAllocated(hold.sku, hold.location_id, hold.quantity));
   store_.DeleteHold(hold.id);
-  Allocation a{0, order_id, line_id, hold.sku, hold.location_id, hold.quantity, true};
+  Allocation a{0, order_id, line_id, hold.sku, hold.location_id, hold.quantity, true,
+               hold.event_id, false};
   a.id = store_.InsertAllocation(a);
   return a;
 }
 
 void Allocator::ReleaseAllocation(const Allocation& allocation) {
-  TANDEM_CHECK(allocation.open);
-  TANDEM_CHECK(store_.TryUnallocate(allocation.sku, allocation.location_id, allocation.quantity));
-  store_.CloseAllocation(allocation.id);
+  ReleaseAllocationPart(allocation, allocation.quantity);
 }
 
 void Allocator::ShipAllocation(const Allocation& allocation, const std::string& reference) {
@@ -133,14 +143,24 @@ void Allocator::ShipAllocation(const Allocation& allocation, const std::string& 
   Movement m{0, allocation.sku, allocation.location_id, -allocation.quantity,
              MovementReason::kSaleOnline, reference, now_ms_};
   TANDEM_CHECK(store_.RecordMovement(m, -allocation.quantity) != 0);
-  store_.CloseAllocation(allocation.id);
+  store_.CloseAllocation(allocation.id, /*shipped=*/true);
 }
 
 void Allocator::ReleaseAllocationPart(const Allocation& allocation, int64_t units) {
+  MoveOutOfAllocation(allocation, units);
+  if (allocation.event_id) {
+    TANDEM_CHECK(store_.TryUncommitEvent(*allocation.event_id, allocation.sku, units));
+  }
+}
+
+void Allocator::MoveOutOfAllocation(const Allocation& allocation, int64_t units) {
   TANDEM_CHECK(allocation.open && units > 0 && units <= allocation.quantity);
-  if (units == allocation.quantity) return ReleaseAllocation(allocation);
   TANDEM_CHECK(store_.TryUnallocate(allocation.sku, allocation.location_id, units));
-  store_.ShrinkAllocation(allocation.id, allocation.quantity - units);
+  if (units == allocation.quantity) {
+    store_.CloseAllocation(allocation.id, /*shipped=*/false);
+  } else {
+    store_.ShrinkAllocation(allocation.id, allocation.quantity - units);
+  }
 }
 
 std::optional<std::vector<Allocation>> Allocator::Reallocate(const Allocation& allocation,
@@ -152,12 +172,13 @@ std::optional<std::vector<Allocation>> Allocator::Reallocate(const Allocation& a
   }
   std::vector<Source> plan = PlanSources(elsewhere, units, {});
   if (plan.empty()) return std::nullopt;
-  ReleaseAllocationPart(allocation, units);
+  // The units stay committed to the sale event: they only change location.
+  MoveOutOfAllocation(allocation, units);
   std::vector<Allocation> moved;
   for (const Source& s : plan) {
     TANDEM_CHECK(store_.TryAllocate(allocation.sku, s.location_id, s.quantity));
     Allocation a{0, allocation.order_id, allocation.line_id, allocation.sku, s.location_id,
-                 s.quantity, true};
+                 s.quantity, true, allocation.event_id, false};
     a.id = store_.InsertAllocation(a);
     moved.push_back(a);
   }

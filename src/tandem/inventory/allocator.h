@@ -76,6 +76,8 @@ class Allocator {
 
  private:
   std::vector<StockLevel> EligibleLevels(const std::string& sku, const Eligibility& eligibility);
+  // Takes units out of an allocation (closing it when none remain) without touching event counters.
+  void MoveOutOfAllocation(const Allocation& allocation, int64_t units);
   const std::vector<Location>& LocationsCached();
 
   InventoryStore& store_;

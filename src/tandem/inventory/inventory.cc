@@ -86,4 +86,21 @@ std::vector<std::string> FindDiscrepancies(const std::vector<LevelTotals>& total
   return out;
 }
 
+std::vector<std::string> FindEventDiscrepancies(const std::vector<EventTotals>& totals) {
+  std::vector<std::string> out;
+  for (const EventTotals& t : totals) {
+    std::string where = "sale event " + std::to_string(t.event_id) + " " + t.sku + ": ";
+    if (t.committed != t.holds_sum + t.allocations_sum) {
+      out.push_back(where + "committed " + std::to_string(t.committed) + " != holds " +
+                    std::to_string(t.holds_sum) + " + allocations " +
+                    std::to_string(t.allocations_sum));
+    }
+    if (t.committed > t.ring_fenced) {
+      out.push_back(where + "committed " + std::to_string(t.committed) + " exceeds ring-fenced " +
+                    std::to_string(t.ring_fenced));
+    }
+  }
+  return out;
+}
+
 }  // namespace tandem::inventory

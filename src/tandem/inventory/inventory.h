@@ -71,6 +71,7 @@ struct Hold {
   int64_t location_id = 0;
   int64_t quantity = 0;
   int64_t expires_ms = 0;
+  std::optional<int64_t> event_id;  // counted against this sale event's ring-fenced quantity
 };
 
 struct Allocation {
@@ -81,6 +82,50 @@ struct Allocation {
   int64_t location_id = 0;
   int64_t quantity = 0;
   bool open = true;
+  std::optional<int64_t> event_id;
+  bool shipped = false;
+};
+
+// A sale event: a time window in which a quantity of each of its SKUs is ring-fenced for the
+// online channel (online commits at most that many units) and each customer may buy at most
+// `per_customer_limit` units of each SKU.
+struct SaleEvent {
+  int64_t id = 0;
+  std::string name;
+  int64_t starts_ms = 0;
+  int64_t ends_ms = 0;
+  int64_t per_customer_limit = 0;
+  int64_t created_ms = 0;
+  bool ActiveAt(int64_t now_ms) const { return starts_ms <= now_ms && now_ms < ends_ms; }
+};
+
+struct SaleEventSku {
+  int64_t event_id = 0;
+  std::string sku;
+  int64_t ring_fenced = 0;
+  int64_t committed = 0;  // held in carts or allocated (shipped included) under the event
+};
+
+struct Transfer {
+  int64_t id = 0;
+  std::string sku;
+  int64_t from_location_id = 0;
+  int64_t to_location_id = 0;
+  int64_t quantity = 0;
+  std::string status = "in_transit";  // in_transit | received
+  std::string note;
+  int64_t created_ms = 0;
+  int64_t received_ms = 0;
+};
+
+// The event counter of one SKU next to the holds and allocations that must add up to it.
+struct EventTotals {
+  int64_t event_id = 0;
+  std::string sku;
+  int64_t ring_fenced = 0;
+  int64_t committed = 0;
+  int64_t holds_sum = 0;
+  int64_t allocations_sum = 0;
 };
 
 // The counters of one (SKU, location) next to the sums that must equal them (see `tandem check`).
@@ -154,16 +199,46 @@ class InventoryStore {
   virtual std::vector<Allocation> OpenAllocationsAt(const std::string& sku, int64_t location_id) = 0;
   // Open allocations at a location (every SKU), oldest first, at most `limit`.
   virtual std::vector<Allocation> OpenAllocationsOfLocation(int64_t location_id, int limit) = 0;
-  virtual void CloseAllocation(int64_t allocation_id) = 0;
+  // Closes an open allocation, as shipped or as given back.
+  virtual void CloseAllocation(int64_t allocation_id, bool shipped) = 0;
   // Lowers an open allocation's quantity (to at least 1); counters are the caller's business.
   virtual void ShrinkAllocation(int64_t allocation_id, int64_t quantity) = 0;
 
   // Every (SKU, location) named by a level, a movement, a hold or an open allocation.
   virtual std::vector<LevelTotals> Totals() = 0;
+
+  virtual int64_t InsertSaleEvent(const SaleEvent& event, const std::vector<SaleEventSku>& skus) = 0;
+  virtual std::optional<SaleEvent> FindSaleEvent(int64_t id) = 0;
+  virtual std::vector<SaleEvent> SaleEvents(int limit) = 0;
+  virtual std::vector<SaleEventSku> SaleEventSkus(int64_t event_id) = 0;
+  // The event whose window contains `now_ms` and that ring-fences `sku`, with its counter.
+  virtual std::optional<SaleEventSku> ActiveEventSku(const std::string& sku, int64_t now_ms) = 0;
+  // Events of `sku` whose window overlaps [starts_ms, ends_ms).
+  virtual bool EventOverlaps(const std::string& sku, int64_t starts_ms, int64_t ends_ms) = 0;
+  // committed += qty, guarded by committed + qty <= ring_fenced.
+  virtual bool TryCommitEvent(int64_t event_id, const std::string& sku, int64_t qty) = 0;
+  // committed -= qty, guarded by committed >= qty.
+  virtual bool TryUncommitEvent(int64_t event_id, const std::string& sku, int64_t qty) = 0;
+  // Units a customer bought of a SKU under an event so far; AddPurchase adds to them.
+  virtual int64_t Purchased(int64_t event_id, const std::string& customer_key,
+                            const std::string& sku) = 0;
+  virtual void AddPurchase(int64_t event_id, const std::string& customer_key,
+                           const std::string& sku, int64_t qty) = 0;
+  virtual std::vector<EventTotals> EventTotalsAll() = 0;
+
+  virtual int64_t InsertTransfer(const Transfer& transfer) = 0;
+  virtual std::optional<Transfer> FindTransfer(int64_t id) = 0;
+  // Marks an in-transit transfer received; false when it was not in transit.
+  virtual bool MarkTransferReceived(int64_t id, int64_t now_ms) = 0;
+  // Newest first, ids below `before_id` (0: from the newest); of one status when not empty.
+  virtual std::vector<Transfer> Transfers(const std::string& status, int64_t before_id,
+                                          int limit) = 0;
 };
 
 // One discrepancy per broken rule: on_hand = Σ ledger, reserved = Σ holds, allocated = Σ open
 // allocations, no counter negative. Empty when everything holds.
 std::vector<std::string> FindDiscrepancies(const std::vector<LevelTotals>& totals);
+// One discrepancy per event SKU whose counter differs from its holds and allocations.
+std::vector<std::string> FindEventDiscrepancies(const std::vector<EventTotals>& totals);
 
 }  // namespace tandem::inventory

@@ -36,6 +36,8 @@ class NotifyStore {
  public:
   virtual ~NotifyStore() = default;
   virtual int64_t InsertOutbox(const OutboxMessage& message) = 0;
+  // True when a message of `kind` with `reference` was written already (to send it once).
+  virtual bool OutboxHas(const std::string& kind, const std::string& reference) = 0;
   // Newest first, ids below `before_id` (0: from the newest).
   virtual std::vector<OutboxMessage> ListOutbox(int64_t before_id, int limit) = 0;
   virtual int64_t InsertContactTask(const ContactTask& task) = 0;

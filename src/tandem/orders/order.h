@@ -159,6 +159,8 @@ class OrderStore {
   // Sets a line's quantity; 0 removes it.
   virtual void SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
                            int64_t now_ms) = 0;
+  // Open carts that have a line of `sku`, oldest first, at most `limit`.
+  virtual std::vector<int64_t> OpenCartsWithSku(const std::string& sku, int limit) = 0;
   // Marks the cart checked out and removes its lines.
   virtual void CloseCart(int64_t cart_id, int64_t now_ms) = 0;
 

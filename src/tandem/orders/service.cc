@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "tandem/base/clock.h"
 #include "tandem/base/crypto.h"
@@ -116,6 +117,15 @@ Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id) {
     for (const auto& h : view.holds) {
       if (h.sku == line.sku && h.expires_ms > ctx.now_ms) lv.held += h.quantity;
     }
+    if (lv.held < line.quantity && cart->open) {
+      inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
+      int64_t online = allocator.AvailabilityOf(line.sku).online;
+      // During a sale event only what is left of the ring-fenced quantity can be held again.
+      if (auto cap = ctx.inventory.ActiveEventSku(line.sku, ctx.now_ms)) {
+        online = std::min(online, cap->ring_fenced - cap->committed);
+      }
+      lv.warning = online >= line.quantity - lv.held ? "not_held" : "sold_out";
+    }
     Result<Money> total = MultiplyMoney(variant->price, line.quantity);
     if (!total.ok()) return total.status();
     lv.line_total = total.value();
@@ -178,6 +188,17 @@ Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sk
     if (cart->lines.size() >= static_cast<size_t>(kCartLinesMax)) {
       return Status(Code::kTooManyLines,
                     "a cart holds at most " + std::to_string(kCartLinesMax) + " lines");
+    }
+  }
+  if (quantity > 0) {
+    if (auto cap = ctx.inventory.ActiveEventSku(sku, ctx.now_ms)) {
+      std::optional<inventory::SaleEvent> event = ctx.inventory.FindSaleEvent(cap->event_id);
+      TANDEM_CHECK(event.has_value());
+      if (quantity > event->per_customer_limit) {
+        return Status(Code::kLimitExceeded, event->name + " allows at most " +
+                                                std::to_string(event->per_customer_limit) +
+                                                " of " + sku + " per customer");
+      }
     }
   }
   inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
@@ -292,6 +313,26 @@ Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest
   std::optional<int64_t> related = ctx.orders.RecentOrderOf(
       req.customer_id, req.email, ctx.now_ms - kRelatedOrderWindowSeconds * 1000);
 
+  // Per-customer limits of sale events count every order of the customer (or e-mail) in the event.
+  std::string customer_key =
+      req.customer_id ? "customer:" + std::to_string(*req.customer_id) : "email:" + req.email;
+  std::map<std::pair<int64_t, std::string>, int64_t> event_units;
+  for (const auto& hold : ctx.inventory.HoldsOfCart(cart.id)) {
+    if (hold.event_id) event_units[{*hold.event_id, hold.sku}] += hold.quantity;
+  }
+  for (const auto& [key, units] : event_units) {
+    std::optional<inventory::SaleEvent> event = ctx.inventory.FindSaleEvent(key.first);
+    TANDEM_CHECK(event.has_value());
+    int64_t before = ctx.inventory.Purchased(key.first, customer_key, key.second);
+    if (before + units > event->per_customer_limit) {
+      return Status(Code::kLimitExceeded,
+                    event->name + " allows at most " + std::to_string(event->per_customer_limit) +
+                        " of " + key.second + " per customer; you bought " +
+                        std::to_string(before) + " already");
+    }
+    ctx.inventory.AddPurchase(key.first, customer_key, key.second, units);
+  }
+
   order.id = ctx.orders.InsertOrder(order);
   for (const auto& hold : ctx.inventory.HoldsOfCart(cart.id)) {
     auto line = std::find_if(order.lines.begin(), order.lines.end(),
@@ -323,6 +364,8 @@ Result<Order> TransitionOrder(OrderContext& ctx, int64_t order_id, const Transit
     ctx.orders.InsertVerifiedPayment(order->id, order->payment_method, order->totals.total,
                                      ctx.actor, ctx.now_ms);
   }
+  // I5: an order that was paid has a verified payment record.
+  if (order->status == OrderStatus::kPaid) TANDEM_CHECK(ctx.orders.HasVerifiedPayment(order->id));
   if (HoldsAllocation(order->status) && !HoldsAllocation(req.to)) {
     for (const auto& a : ctx.inventory.AllocationsOfOrder(order->id)) {
       if (!a.open) continue;

@@ -32,6 +32,9 @@ struct CartLineView {
   int64_t held = 0;  // units covered by live holds
   Money line_total;
   bool sold = true;  // false once the product or variant is deactivated
+  // When the line is not fully held: "sold_out" if it can no longer be promised online,
+  // "not_held" if the hold ran out but units remain (checkout holds them again). Else empty.
+  std::string warning;
 };
 
 struct CartView {
@@ -48,7 +51,7 @@ Cart CreateCart(OrderContext& ctx, std::optional<int64_t> customer_id,
 // The cart with prices, held quantities and totals.
 Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id);
 // Adds units of a SKU and holds them. kNotFound (SKU), kInvalidArgument (quantity),
-// kTooManyLines, kInsufficientStock, kCartClosed.
+// kTooManyLines, kInsufficientStock, kLimitExceeded (sale event), kCartClosed.
 Status AddItem(OrderContext& ctx, int64_t cart_id, const std::string& sku, int64_t quantity);
 // Sets a line's quantity (0 removes it) and its holds to match.
 Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sku,
@@ -68,7 +71,8 @@ struct CheckoutRequest {
 
 // Confirms the order: holds become allocations, totals are computed here, the cart is closed.
 // kInsufficientStock / kHoldExpired when units are no longer held and cannot be held again,
-// kInvalidArgument for a missing e-mail or address, kCartClosed.
+// kLimitExceeded past a sale event's per-customer limit, kInvalidArgument for a missing e-mail or
+// address, kCartClosed.
 Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest& request);
 
 struct TransitionRequest {

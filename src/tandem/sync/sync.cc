@@ -71,8 +71,9 @@ bool ApplyEvent(SyncContext& ctx, const StoredEvent& stored) {
     inventory::Movement m{0, line.sku, stored.location_id, delta,
                           ReasonOf(stored.event.type), reference, ctx.now_ms};
     ctx.inventory.ForceMovement(m);
-    if (delta < 0 && ResolveShortfall(ctx, line.sku, stored.location_id, reference)) {
-      conflict = true;
+    if (delta < 0) {
+      if (ResolveShortfall(ctx, line.sku, stored.location_id, reference)) conflict = true;
+      WarnCartsIfSoldOut(ctx, line.sku);
     }
   }
   return conflict;
@@ -81,6 +82,38 @@ bool ApplyEvent(SyncContext& ctx, const StoredEvent& stored) {
 std::string Units(int64_t n, const std::string& sku) { return std::to_string(n) + " × " + sku; }
 
 }  // namespace
+
+int WarnCartsIfSoldOut(SyncContext& ctx, const std::string& sku) {
+  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
+  if (allocator.AvailabilityOf(sku).online > 0) return 0;
+  int written = 0;
+  for (int64_t cart_id : ctx.orders.OpenCartsWithSku(sku, kSoldOutCartsMax)) {
+    std::optional<orders::Cart> cart = ctx.orders.FindCart(cart_id);
+    if (!cart || !cart->customer_id) continue;
+    int64_t wanted = 0, held = 0;
+    for (const auto& l : cart->lines) {
+      if (l.sku == sku) wanted = l.quantity;
+    }
+    for (const auto& h : ctx.inventory.HoldsOfCart(cart_id)) {
+      if (h.sku == sku && h.expires_ms > ctx.now_ms) held += h.quantity;
+    }
+    std::string reference = "cart " + std::to_string(cart_id) + " " + sku;
+    if (held >= wanted || ctx.notify.OutboxHas("cart_item_sold_out", reference)) continue;
+    std::optional<customers::Account> customer = ctx.accounts.FindAccount(*cart->customer_id);
+    if (!customer) continue;
+    notify::OutboxMessage m;
+    m.kind = "cart_item_sold_out";
+    m.recipient = customer->email;
+    m.subject = "An item in your cart has sold out";
+    m.body = "Sorry: " + sku + " in your cart is no longer available. It will not be charged or "
+             "sent; you can remove it or choose something similar before you check out.";
+    m.reference = reference;
+    m.created_ms = ctx.now_ms;
+    ctx.notify.InsertOutbox(m);
+    ++written;
+  }
+  return written;
+}
 
 std::string_view EventTypeName(EventType type) {
   for (const auto& [t, name] : kTypeNames) {
@@ -304,6 +337,7 @@ Result<CountReport> RecordCount(SyncContext& ctx, int64_t location_id,
                                  ctx.now_ms});
     if (v.variance < 0) {
       if (auto c = ResolveShortfall(ctx, sku, location_id, reference)) report.conflicts.push_back(*c);
+      WarnCartsIfSoldOut(ctx, sku);
     }
   }
   return report;

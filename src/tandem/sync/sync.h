@@ -18,6 +18,7 @@
 
 #include "tandem/base/result.h"
 #include "tandem/catalog/catalog.h"
+#include "tandem/customers/accounts.h"
 #include "tandem/inventory/inventory.h"
 #include "tandem/notify/notify.h"
 #include "tandem/orders/order.h"
@@ -111,8 +112,14 @@ struct SyncContext {
   orders::OrderStore& orders;
   notify::NotifyStore& notify;
   SyncStore& sync;
+  customers::AccountStore& accounts;
   int64_t now_ms = 0;
 };
+
+// Tells shoppers early: when `sku` can no longer be promised online, every open cart that wants
+// more of it than it holds gets a notice in the outbox (registered customers; once per cart and
+// SKU). Returns how many notices were written.
+int WarnCartsIfSoldOut(SyncContext& ctx, const std::string& sku);
 
 // Takes a batch from one till of one location. kInvalidArgument for a malformed event (nothing of
 // the batch is taken then), kTooManyLines past kTillBatchEventsMax.

@@ -120,13 +120,13 @@ constexpr Query kSetSafetyStock{"set_safety_stock",
     "UPDATE stock_levels SET safety_stock = ?3 WHERE sku = ?1 AND location_id = ?2 "
     "AND on_hand - reserved - allocated >= ?3"};
 constexpr Query kSelectHoldsAt{"select_holds_at",
-    "SELECT id, cart_id, sku, location_id, quantity, expires_ms FROM holds "
+    "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
     "WHERE sku = ? AND location_id = ? ORDER BY id DESC"};
 constexpr Query kSelectOpenAllocationsAt{"select_open_allocations_at",
-    "SELECT id, order_id, line_id, sku, location_id, quantity, open FROM allocations "
+    "SELECT id, order_id, line_id, sku, location_id, quantity, open, event_id, shipped FROM allocations "
     "WHERE sku = ? AND location_id = ? AND open = 1 ORDER BY id DESC"};
 constexpr Query kSelectOpenAllocationsOfLocation{"select_open_allocations_of_location",
-    "SELECT id, order_id, line_id, sku, location_id, quantity, open FROM allocations "
+    "SELECT id, order_id, line_id, sku, location_id, quantity, open, event_id, shipped FROM allocations "
     "WHERE location_id = ? AND open = 1 ORDER BY id LIMIT ?"};
 constexpr Query kInsertMovement{"insert_movement",
     "INSERT INTO movements (sku, location_id, delta, reason, reference, at_ms) "
@@ -135,29 +135,30 @@ constexpr Query kSelectMovements{"select_movements",
     "SELECT id, sku, location_id, delta, reason, reference, at_ms FROM movements "
     "WHERE sku = ?1 AND location_id = ?2 AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?3"};
 constexpr Query kInsertHold{"insert_hold",
-    "INSERT INTO holds (cart_id, sku, location_id, quantity, expires_ms) VALUES (?, ?, ?, ?, ?)"};
+    "INSERT INTO holds (cart_id, sku, location_id, quantity, expires_ms, event_id) "
+    "VALUES (?, ?, ?, ?, ?, ?)"};
 constexpr Query kSelectHoldsOfCart{"select_holds_of_cart",
-    "SELECT id, cart_id, sku, location_id, quantity, expires_ms FROM holds WHERE cart_id = ? "
+    "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds WHERE cart_id = ? "
     "ORDER BY id"};
 constexpr Query kDeleteHold{"delete_hold", "DELETE FROM holds WHERE id = ?"};
 constexpr Query kExtendHolds{"extend_holds",
     "UPDATE holds SET expires_ms = ?3 WHERE cart_id = ?1 AND expires_ms > ?2"};
 constexpr Query kSelectExpiredHolds{"select_expired_holds",
-    "SELECT id, cart_id, sku, location_id, quantity, expires_ms FROM holds "
+    "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
     "WHERE expires_ms <= ? ORDER BY expires_ms, id LIMIT ?"};
 constexpr Query kSelectExpiredHoldsOfSku{"select_expired_holds_of_sku",
-    "SELECT id, cart_id, sku, location_id, quantity, expires_ms FROM holds "
+    "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
     "WHERE sku = ? AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?"};
 constexpr Query kInsertAllocation{"insert_allocation",
-    "INSERT INTO allocations (order_id, line_id, sku, location_id, quantity, open) "
-    "VALUES (?, ?, ?, ?, ?, 1)"};
+    "INSERT INTO allocations (order_id, line_id, sku, location_id, quantity, open, event_id) "
+    "VALUES (?, ?, ?, ?, ?, 1, ?)"};
 constexpr Query kSelectAllocationsOfOrder{"select_allocations_of_order",
-    "SELECT id, order_id, line_id, sku, location_id, quantity, open FROM allocations "
+    "SELECT id, order_id, line_id, sku, location_id, quantity, open, event_id, shipped FROM allocations "
     "WHERE order_id = ? ORDER BY id"};
 constexpr Query kShrinkAllocation{"shrink_allocation",
     "UPDATE allocations SET quantity = ?2 WHERE id = ?1 AND open = 1 AND quantity > ?2 AND ?2 > 0"};
 constexpr Query kCloseAllocation{"close_allocation",
-    "UPDATE allocations SET open = 0 WHERE id = ? AND open = 1"};
+    "UPDATE allocations SET open = 0, shipped = ?2 WHERE id = ?1 AND open = 1"};
 constexpr Query kTotals{"inventory_totals",
     "WITH keys AS ("
     "  SELECT sku, location_id FROM stock_levels"
@@ -200,7 +201,71 @@ inventory::StockLevel ReadLevel(const Rows& r) {
 }
 
 inventory::Hold ReadHold(const Rows& r) {
-  return inventory::Hold{r.Int(0), r.Int(1), r.Text(2), r.Int(3), r.Int(4), r.Int(5)};
+  return inventory::Hold{r.Int(0), r.Int(1), r.Text(2), r.Int(3), r.Int(4), r.Int(5), r.OptInt(6)};
+}
+
+// ---- sale events ----
+constexpr Query kInsertSaleEvent{"insert_sale_event",
+    "INSERT INTO sale_events (name, starts_ms, ends_ms, per_customer_limit, created_ms) "
+    "VALUES (?, ?, ?, ?, ?)"};
+constexpr Query kInsertSaleEventSku{"insert_sale_event_sku",
+    "INSERT INTO sale_event_skus (event_id, sku, ring_fenced) VALUES (?, ?, ?)"};
+constexpr Query kSelectSaleEvent{"select_sale_event",
+    "SELECT id, name, starts_ms, ends_ms, per_customer_limit, created_ms FROM sale_events "
+    "WHERE id = ?"};
+constexpr Query kSelectSaleEvents{"select_sale_events",
+    "SELECT id, name, starts_ms, ends_ms, per_customer_limit, created_ms FROM sale_events "
+    "ORDER BY starts_ms DESC, id DESC LIMIT ?"};
+constexpr Query kSelectSaleEventSkus{"select_sale_event_skus",
+    "SELECT event_id, sku, ring_fenced, committed FROM sale_event_skus WHERE event_id = ? "
+    "ORDER BY sku"};
+constexpr Query kSelectActiveEventSku{"select_active_event_sku",
+    "SELECT s.event_id, s.sku, s.ring_fenced, s.committed FROM sale_event_skus s "
+    "JOIN sale_events e ON e.id = s.event_id WHERE s.sku = ?1 AND e.starts_ms <= ?2 "
+    "AND ?2 < e.ends_ms ORDER BY e.id LIMIT 1"};
+constexpr Query kEventOverlaps{"sale_event_overlaps",
+    "SELECT 1 FROM sale_event_skus s JOIN sale_events e ON e.id = s.event_id "
+    "WHERE s.sku = ?1 AND e.starts_ms < ?3 AND ?2 < e.ends_ms LIMIT 1"};
+constexpr Query kCommitEvent{"commit_sale_event",
+    "UPDATE sale_event_skus SET committed = committed + ?3 WHERE event_id = ?1 AND sku = ?2 "
+    "AND committed + ?3 <= ring_fenced"};
+constexpr Query kUncommitEvent{"uncommit_sale_event",
+    "UPDATE sale_event_skus SET committed = committed - ?3 WHERE event_id = ?1 AND sku = ?2 "
+    "AND committed >= ?3"};
+constexpr Query kPurchased{"sale_event_purchased",
+    "SELECT quantity FROM sale_event_purchases WHERE event_id = ? AND customer_key = ? AND sku = ?"};
+constexpr Query kAddPurchase{"add_sale_event_purchase",
+    "INSERT INTO sale_event_purchases (event_id, customer_key, sku, quantity) VALUES (?1, ?2, ?3, "
+    "?4) ON CONFLICT (event_id, customer_key, sku) DO UPDATE SET quantity = quantity + ?4"};
+constexpr Query kEventTotals{"sale_event_totals",
+    "SELECT s.event_id, s.sku, s.ring_fenced, s.committed,"
+    "  (SELECT COALESCE(SUM(quantity), 0) FROM holds h WHERE h.event_id = s.event_id"
+    "    AND h.sku = s.sku),"
+    "  (SELECT COALESCE(SUM(quantity), 0) FROM allocations a WHERE a.event_id = s.event_id"
+    "    AND a.sku = s.sku AND (a.open = 1 OR a.shipped = 1)) "
+    "FROM sale_event_skus s ORDER BY s.event_id, s.sku"};
+
+constexpr Query kInsertTransfer{"insert_transfer",
+    "INSERT INTO transfers (sku, from_location_id, to_location_id, quantity, status, note, "
+    "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"};
+constexpr Query kSelectTransfer{"select_transfer",
+    "SELECT id, sku, from_location_id, to_location_id, quantity, status, note, created_ms, "
+    "COALESCE(received_ms, 0) FROM transfers WHERE id = ?"};
+constexpr Query kReceiveTransfer{"receive_transfer",
+    "UPDATE transfers SET status = 'received', received_ms = ?2 WHERE id = ?1 "
+    "AND status = 'in_transit'"};
+constexpr Query kSelectTransfers{"select_transfers",
+    "SELECT id, sku, from_location_id, to_location_id, quantity, status, note, created_ms, "
+    "COALESCE(received_ms, 0) FROM transfers WHERE (?1 = '' OR status = ?1) "
+    "AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3"};
+
+inventory::Transfer ReadTransfer(const Rows& r) {
+  return inventory::Transfer{r.Int(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4),
+                             r.Text(5), r.Text(6), r.Int(7), r.Int(8)};
+}
+
+inventory::SaleEvent ReadSaleEvent(const Rows& r) {
+  return inventory::SaleEvent{r.Int(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5)};
 }
 
 // ---- accounts ----
@@ -258,6 +323,9 @@ constexpr Query kUpsertCartLine{"upsert_cart_line",
     "ON CONFLICT (cart_id, sku) DO UPDATE SET quantity = ?3"};
 constexpr Query kDeleteCartLine{"delete_cart_line",
     "DELETE FROM cart_lines WHERE cart_id = ? AND sku = ?"};
+constexpr Query kOpenCartsWithSku{"open_carts_with_sku",
+    "SELECT c.id FROM cart_lines l JOIN carts c ON c.id = l.cart_id WHERE l.sku = ? AND c.open = 1 "
+    "ORDER BY c.id LIMIT ?"};
 constexpr Query kTouchCart{"touch_cart", "UPDATE carts SET updated_ms = ? WHERE id = ?"};
 constexpr Query kCloseCart{"close_cart", "UPDATE carts SET open = 0, updated_ms = ? WHERE id = ?"};
 constexpr Query kDeleteCartLines{"delete_cart_lines", "DELETE FROM cart_lines WHERE cart_id = ?"};
@@ -546,7 +614,8 @@ namespace {
 std::vector<inventory::Allocation> ReadAllocations(Rows& r) {
   std::vector<inventory::Allocation> out;
   while (r.Next()) {
-    out.push_back({r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Int(4), r.Int(5), r.Int(6) != 0});
+    out.push_back({r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Int(4), r.Int(5), r.Int(6) != 0,
+                   r.OptInt(7), r.Int(8) != 0});
   }
   return out;
 }
@@ -579,7 +648,7 @@ std::vector<inventory::Movement> SqliteInventoryStore::MovementsOf(const std::st
 }
 
 int64_t SqliteInventoryStore::InsertHold(const inventory::Hold& h) {
-  c_.Exec(kInsertHold, h.cart_id, h.sku, h.location_id, h.quantity, h.expires_ms);
+  c_.Exec(kInsertHold, h.cart_id, h.sku, h.location_id, h.quantity, h.expires_ms, h.event_id);
   return c_.LastInsertId();
 }
 
@@ -613,7 +682,8 @@ std::vector<inventory::Hold> SqliteInventoryStore::ExpiredHolds(int64_t now_ms,
 }
 
 int64_t SqliteInventoryStore::InsertAllocation(const inventory::Allocation& a) {
-  c_.Exec(kInsertAllocation, a.order_id, a.line_id, a.sku, a.location_id, a.quantity);
+  c_.Exec(kInsertAllocation, a.order_id, a.line_id, a.sku, a.location_id, a.quantity,
+          a.event_id);
   return c_.LastInsertId();
 }
 
@@ -622,8 +692,8 @@ std::vector<inventory::Allocation> SqliteInventoryStore::AllocationsOfOrder(int6
   return ReadAllocations(r);
 }
 
-void SqliteInventoryStore::CloseAllocation(int64_t allocation_id) {
-  TANDEM_CHECK(c_.Exec(kCloseAllocation, allocation_id) == 1);
+void SqliteInventoryStore::CloseAllocation(int64_t allocation_id, bool shipped) {
+  TANDEM_CHECK(c_.Exec(kCloseAllocation, allocation_id, shipped) == 1);
 }
 
 void SqliteInventoryStore::ShrinkAllocation(int64_t allocation_id, int64_t quantity) {
@@ -647,6 +717,98 @@ std::vector<inventory::LevelTotals> SqliteInventoryStore::Totals() {
     t.safety_stock = r.Int(9);
     out.push_back(std::move(t));
   }
+  return out;
+}
+
+int64_t SqliteInventoryStore::InsertSaleEvent(const inventory::SaleEvent& e,
+                                              const std::vector<inventory::SaleEventSku>& skus) {
+  c_.Exec(kInsertSaleEvent, e.name, e.starts_ms, e.ends_ms, e.per_customer_limit, e.created_ms);
+  int64_t id = c_.LastInsertId();
+  for (const auto& s : skus) c_.Exec(kInsertSaleEventSku, id, s.sku, s.ring_fenced);
+  return id;
+}
+
+std::optional<inventory::SaleEvent> SqliteInventoryStore::FindSaleEvent(int64_t id) {
+  Rows r = c_.Select(kSelectSaleEvent, id);
+  if (!r.Next()) return std::nullopt;
+  return ReadSaleEvent(r);
+}
+
+std::vector<inventory::SaleEvent> SqliteInventoryStore::SaleEvents(int limit) {
+  std::vector<inventory::SaleEvent> out;
+  Rows r = c_.Select(kSelectSaleEvents, limit);
+  while (r.Next()) out.push_back(ReadSaleEvent(r));
+  return out;
+}
+
+std::vector<inventory::SaleEventSku> SqliteInventoryStore::SaleEventSkus(int64_t event_id) {
+  std::vector<inventory::SaleEventSku> out;
+  Rows r = c_.Select(kSelectSaleEventSkus, event_id);
+  while (r.Next()) out.push_back({r.Int(0), r.Text(1), r.Int(2), r.Int(3)});
+  return out;
+}
+
+std::optional<inventory::SaleEventSku> SqliteInventoryStore::ActiveEventSku(const std::string& sku,
+                                                                            int64_t now_ms) {
+  Rows r = c_.Select(kSelectActiveEventSku, sku, now_ms);
+  if (!r.Next()) return std::nullopt;
+  return inventory::SaleEventSku{r.Int(0), r.Text(1), r.Int(2), r.Int(3)};
+}
+
+bool SqliteInventoryStore::EventOverlaps(const std::string& sku, int64_t starts_ms,
+                                         int64_t ends_ms) {
+  Rows r = c_.Select(kEventOverlaps, sku, starts_ms, ends_ms);
+  return r.Next();
+}
+
+bool SqliteInventoryStore::TryCommitEvent(int64_t event_id, const std::string& sku, int64_t qty) {
+  return c_.Exec(kCommitEvent, event_id, sku, qty) == 1;
+}
+
+bool SqliteInventoryStore::TryUncommitEvent(int64_t event_id, const std::string& sku,
+                                            int64_t qty) {
+  return c_.Exec(kUncommitEvent, event_id, sku, qty) == 1;
+}
+
+int64_t SqliteInventoryStore::Purchased(int64_t event_id, const std::string& customer_key,
+                                        const std::string& sku) {
+  Rows r = c_.Select(kPurchased, event_id, customer_key, sku);
+  return r.Next() ? r.Int(0) : 0;
+}
+
+void SqliteInventoryStore::AddPurchase(int64_t event_id, const std::string& customer_key,
+                                       const std::string& sku, int64_t qty) {
+  c_.Exec(kAddPurchase, event_id, customer_key, sku, qty);
+}
+
+std::vector<inventory::EventTotals> SqliteInventoryStore::EventTotalsAll() {
+  std::vector<inventory::EventTotals> out;
+  Rows r = c_.Select(kEventTotals);
+  while (r.Next()) out.push_back({r.Int(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5)});
+  return out;
+}
+
+int64_t SqliteInventoryStore::InsertTransfer(const inventory::Transfer& t) {
+  c_.Exec(kInsertTransfer, t.sku, t.from_location_id, t.to_location_id, t.quantity, t.status,
+          t.note, t.created_ms);
+  return c_.LastInsertId();
+}
+
+std::optional<inventory::Transfer> SqliteInventoryStore::FindTransfer(int64_t id) {
+  Rows r = c_.Select(kSelectTransfer, id);
+  if (!r.Next()) return std::nullopt;
+  return ReadTransfer(r);
+}
+
+bool SqliteInventoryStore::MarkTransferReceived(int64_t id, int64_t now_ms) {
+  return c_.Exec(kReceiveTransfer, id, now_ms) == 1;
+}
+
+std::vector<inventory::Transfer> SqliteInventoryStore::Transfers(const std::string& status,
+                                                                 int64_t before_id, int limit) {
+  std::vector<inventory::Transfer> out;
+  Rows r = c_.Select(kSelectTransfers, status, before_id, limit);
+  while (r.Next()) out.push_back(ReadTransfer(r));
   return out;
 }
 
@@ -694,6 +856,13 @@ void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int6
 void SqliteOrderStore::CloseCart(int64_t cart_id, int64_t now_ms) {
   c_.Exec(kDeleteCartLines, cart_id);
   TANDEM_CHECK(c_.Exec(kCloseCart, now_ms, cart_id) == 1);
+}
+
+std::vector<int64_t> SqliteOrderStore::OpenCartsWithSku(const std::string& sku, int limit) {
+  std::vector<int64_t> ids;
+  Rows r = c_.Select(kOpenCartsWithSku, sku, limit);
+  while (r.Next()) ids.push_back(r.Int(0));
+  return ids;
 }
 
 int64_t SqliteOrderStore::NextOrderSequence(int year) {

@@ -59,9 +59,29 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
                                             int limit) override;
   int64_t InsertAllocation(const inventory::Allocation& allocation) override;
   std::vector<inventory::Allocation> AllocationsOfOrder(int64_t order_id) override;
-  void CloseAllocation(int64_t allocation_id) override;
+  void CloseAllocation(int64_t allocation_id, bool shipped) override;
   void ShrinkAllocation(int64_t allocation_id, int64_t quantity) override;
   std::vector<inventory::LevelTotals> Totals() override;
+  int64_t InsertSaleEvent(const inventory::SaleEvent& event,
+                          const std::vector<inventory::SaleEventSku>& skus) override;
+  std::optional<inventory::SaleEvent> FindSaleEvent(int64_t id) override;
+  std::vector<inventory::SaleEvent> SaleEvents(int limit) override;
+  std::vector<inventory::SaleEventSku> SaleEventSkus(int64_t event_id) override;
+  std::optional<inventory::SaleEventSku> ActiveEventSku(const std::string& sku,
+                                                        int64_t now_ms) override;
+  bool EventOverlaps(const std::string& sku, int64_t starts_ms, int64_t ends_ms) override;
+  bool TryCommitEvent(int64_t event_id, const std::string& sku, int64_t qty) override;
+  bool TryUncommitEvent(int64_t event_id, const std::string& sku, int64_t qty) override;
+  int64_t Purchased(int64_t event_id, const std::string& customer_key,
+                    const std::string& sku) override;
+  void AddPurchase(int64_t event_id, const std::string& customer_key, const std::string& sku,
+                   int64_t qty) override;
+  std::vector<inventory::EventTotals> EventTotalsAll() override;
+  int64_t InsertTransfer(const inventory::Transfer& transfer) override;
+  std::optional<inventory::Transfer> FindTransfer(int64_t id) override;
+  bool MarkTransferReceived(int64_t id, int64_t now_ms) override;
+  std::vector<inventory::Transfer> Transfers(const std::string& status, int64_t before_id,
+                                             int limit) override;
 
  private:
   Connection& c_;
@@ -76,6 +96,7 @@ class SqliteOrderStore final : public orders::OrderStore {
   void SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
                    int64_t now_ms) override;
   void CloseCart(int64_t cart_id, int64_t now_ms) override;
+  std::vector<int64_t> OpenCartsWithSku(const std::string& sku, int limit) override;
   int64_t NextOrderSequence(int year) override;
   int64_t InsertOrder(orders::Order& order) override;
   std::optional<orders::Order> FindOrder(int64_t id) override;
@@ -117,6 +138,7 @@ class SqliteNotifyStore final : public notify::NotifyStore {
  public:
   explicit SqliteNotifyStore(Connection& c) : c_(c) {}
   int64_t InsertOutbox(const notify::OutboxMessage& message) override;
+  bool OutboxHas(const std::string& kind, const std::string& reference) override;
   std::vector<notify::OutboxMessage> ListOutbox(int64_t before_id, int limit) override;
   int64_t InsertContactTask(const notify::ContactTask& task) override;
   std::vector<notify::ContactTask> ListContactTasks(const std::string& status, int64_t before_id,

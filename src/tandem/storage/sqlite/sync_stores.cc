@@ -12,6 +12,8 @@ using nlohmann::json;
 constexpr Query kInsertOutbox{"insert_outbox",
     "INSERT INTO outbox (kind, recipient, subject, body, reference, status, created_ms) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"};
+constexpr Query kOutboxHas{"outbox_has",
+    "SELECT 1 FROM outbox WHERE kind = ? AND reference = ? LIMIT 1"};
 constexpr Query kListOutbox{"list_outbox",
     "SELECT id, kind, recipient, subject, body, reference, status, created_ms FROM outbox "
     "WHERE (?1 = 0 OR id < ?1) ORDER BY id DESC LIMIT ?2"};
@@ -101,6 +103,11 @@ int64_t SqliteNotifyStore::InsertOutbox(const notify::OutboxMessage& m) {
   c_.Exec(kInsertOutbox, m.kind, m.recipient, m.subject, m.body, m.reference, m.status,
           m.created_ms);
   return c_.LastInsertId();
+}
+
+bool SqliteNotifyStore::OutboxHas(const std::string& kind, const std::string& reference) {
+  Rows r = c_.Select(kOutboxHas, kind, reference);
+  return r.Next();
 }
 
 std::vector<notify::OutboxMessage> SqliteNotifyStore::ListOutbox(int64_t before_id, int limit) {
