@@ -108,6 +108,10 @@ int main(int argc, char** argv) {
                  "How often the server runs the consistency check")
       ->envname("TANDEM_CHECK_INTERVAL_SECONDS")
       ->check(CLI::Range(int64_t{1}, int64_t{24 * 3600}));
+  app.add_option("--stale-after-seconds", config.stale_after_seconds,
+                 "A store whose tills uploaded nothing for this long is shown stale")
+      ->envname("TANDEM_STALE_AFTER_SECONDS")
+      ->check(CLI::Range(int64_t{10}, int64_t{7 * 24 * 3600}));
   app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
       ->envname("TANDEM_LOG_LEVEL");
   app.fallthrough();

@@ -59,6 +59,14 @@ Status RequireRole(const Principal& who, std::initializer_list<customers::Role> 
   return Status(Code::kForbidden, "your role may not do this");
 }
 
+Result<Principal> IdentifyWithRole(ApiContext& ctx, const Request& request,
+                                   std::initializer_list<customers::Role> roles) {
+  Result<Principal> who = Identify(ctx, request);
+  if (!who.ok()) return who.status();
+  TANDEM_RETURN_IF_ERROR(RequireRole(*who, roles));
+  return who;
+}
+
 Result<int64_t> ParseId(const std::string& text) {
   int64_t id = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);

@@ -50,6 +50,9 @@ Result<Principal> Identify(ApiContext& ctx, const Request& request);
 Status RequireRole(const Principal& who, std::initializer_list<customers::Role> roles);
 // kUnauthorized when anonymous.
 Status RequireAccount(const Principal& who);
+// Identify, then RequireRole: the caller when they hold one of `roles`.
+Result<Principal> IdentifyWithRole(ApiContext& ctx, const Request& request,
+                                   std::initializer_list<customers::Role> roles);
 
 // A positive integer id from a path or query parameter; kNotFound for anything else.
 Result<int64_t> ParseId(const std::string& text);

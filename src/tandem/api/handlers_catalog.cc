@@ -111,10 +111,8 @@ Response GetProduct(ApiContext& ctx, Request& req) {
 }
 
 Response CreateProduct(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kMerchant});
-  if (!allowed.ok()) return Problem(allowed);
   Result<Json> body = ParseBody(req);
   if (!body.ok()) return Problem(body.status());
   Result<catalog::ProductPatch> patch = ReadProductBody(*body, true);
@@ -134,10 +132,8 @@ Response CreateProduct(ApiContext& ctx, Request& req) {
 }
 
 Response PatchProduct(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kMerchant});
-  if (!allowed.ok()) return Problem(allowed);
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return Problem(id.status());
   Result<Json> body = ParseBody(req);

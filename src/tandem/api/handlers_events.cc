@@ -38,10 +38,8 @@ Json StoreFreshness(ApiContext& ctx, storage::Tx& tx, int64_t now, bool* all_fre
 }
 
 Response CreateEvent(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kMerchant});
-  if (!allowed.ok()) return Problem(allowed);
   Result<Json> body = ParseBody(req);
   if (!body.ok()) return Problem(body.status());
   Fields f(*body);
@@ -93,10 +91,8 @@ Response CreateEvent(ApiContext& ctx, Request& req) {
 }
 
 Response ListEvents(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
-  if (!allowed.ok()) return Problem(allowed);
   Result<int> limit = ParseLimit(req);
   if (!limit.ok()) return Problem(limit.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
@@ -111,10 +107,8 @@ Response ListEvents(ApiContext& ctx, Request& req) {
 // The live view: per SKU sold, held in carts, remaining of the ring-fenced quantity; conversion
 // (units sold of the units shoppers took into carts); the stores' sync freshness.
 Response GetEvent(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
-  if (!allowed.ok()) return Problem(allowed);
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return Problem(id.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
@@ -152,10 +146,8 @@ Response GetEvent(ApiContext& ctx, Request& req) {
 // Before the start: every store synced recently, and each ring-fenced quantity can be served by
 // what is available online now.
 Response Readiness(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kMerchant, Role::kOps});
-  if (!allowed.ok()) return Problem(allowed);
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return Problem(id.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {

@@ -20,10 +20,8 @@ Response ListLocations(ApiContext& ctx, Request&) {
 }
 
 Response CreateLocation(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin});
-  if (!allowed.ok()) return Problem(allowed);
   Result<Json> body = ParseBody(req);
   if (!body.ok()) return Problem(body.status());
   Fields f(*body);
@@ -56,10 +54,8 @@ Response CreateLocation(ApiContext& ctx, Request& req) {
 }
 
 Response GetInventory(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, kAllStaff);
-  if (!allowed.ok()) return Problem(allowed);
   const std::string& sku = req.Query("sku");
   std::optional<int64_t> location;
   if (!req.Query("location_id").empty()) {
@@ -91,10 +87,8 @@ Response GetInventory(ApiContext& ctx, Request& req) {
 }
 
 Response GetMovements(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, kAllStaff);
-  if (!allowed.ok()) return Problem(allowed);
   const std::string& sku = req.Query("sku");
   Result<int64_t> location = ParseId(req.Query("location_id"));
   if (sku.empty() || !location.ok()) {
@@ -114,10 +108,8 @@ Response GetMovements(ApiContext& ctx, Request& req) {
 }
 
 Response CreateAdjustment(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kOps, Role::kClerk});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kOps, Role::kClerk});
-  if (!allowed.ok()) return Problem(allowed);
   Result<Json> body = ParseBody(req);
   if (!body.ok()) return Problem(body.status());
   Fields f(*body);
@@ -155,10 +147,8 @@ Json TransferJson(const inventory::Transfer& t) {
 }
 
 Response CreateTransfer(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kOps});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kOps});
-  if (!allowed.ok()) return Problem(allowed);
   Result<Json> body = ParseBody(req);
   if (!body.ok()) return Problem(body.status());
   Fields f(*body);
@@ -178,10 +168,8 @@ Response CreateTransfer(ApiContext& ctx, Request& req) {
 }
 
 Response ReceiveTransfer(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kOps, Role::kClerk});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kOps, Role::kClerk});
-  if (!allowed.ok()) return Problem(allowed);
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return Problem(id.status());
   return WriteJson(ctx, req, who->actor(), 200, [&](storage::Tx& tx) -> Result<Json> {
@@ -198,10 +186,8 @@ Response ReceiveTransfer(ApiContext& ctx, Request& req) {
 }
 
 Response ListTransfers(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, kAllStaff);
-  if (!allowed.ok()) return Problem(allowed);
   Result<int> limit = ParseLimit(req);
   if (!limit.ok()) return Problem(limit.status());
   Result<int64_t> before = ParseCursor(req);

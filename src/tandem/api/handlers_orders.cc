@@ -211,10 +211,8 @@ Result<OrderAccess> AuthorizeOrder(const orders::Order& order, const Request& re
 }
 
 Response ListOrders(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, kAllStaff);
-  if (!allowed.ok()) return Problem(allowed);
   Result<int> limit = ParseLimit(req);
   if (!limit.ok()) return Problem(limit.status());
   orders::OrderFilter filter;
@@ -259,10 +257,8 @@ Response GetOrder(ApiContext& ctx, Request& req) {
 }
 
 Response PostTransition(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, kAllStaff);
-  if (!allowed.ok()) return Problem(allowed);
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return Problem(id.status());
   Result<Json> body = ParseBody(req);

@@ -200,10 +200,8 @@ Response Count(ApiContext& ctx, Request& req) {
 }
 
 Response SyncStatus(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
-  if (!allowed.ok()) return Problem(allowed);
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     int64_t now = ctx.clock.NowMs();
     Json items = Json::array();
@@ -235,10 +233,8 @@ Response SyncStatus(ApiContext& ctx, Request& req) {
 }
 
 Response ListConflicts(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
-  if (!allowed.ok()) return Problem(allowed);
   Result<int> limit = ParseLimit(req);
   if (!limit.ok()) return Problem(limit.status());
   std::optional<int64_t> location;
@@ -258,10 +254,8 @@ Response ListConflicts(ApiContext& ctx, Request& req) {
 }
 
 Response ListContactTasks(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kMerchant, Role::kOps});
-  if (!allowed.ok()) return Problem(allowed);
   Result<int> limit = ParseLimit(req);
   if (!limit.ok()) return Problem(limit.status());
   std::string status = req.Query("status");
@@ -287,10 +281,8 @@ Response ListContactTasks(ApiContext& ctx, Request& req) {
 }
 
 Response ListOutbox(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kOps});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kOps});
-  if (!allowed.ok()) return Problem(allowed);
   Result<int> limit = ParseLimit(req);
   if (!limit.ok()) return Problem(limit.status());
   Result<int64_t> before = ParseCursor(req);
@@ -313,10 +305,8 @@ Response ListOutbox(ApiContext& ctx, Request& req) {
 }
 
 Response PutSafetyStock(ApiContext& ctx, Request& req) {
-  Result<Principal> who = Identify(ctx, req);
+  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kOps});
   if (!who.ok()) return Problem(who.status());
-  Status allowed = RequireRole(*who, {Role::kAdmin, Role::kOps});
-  if (!allowed.ok()) return Problem(allowed);
   Result<Json> body = ParseBody(req);
   if (!body.ok()) return Problem(body.status());
   Fields f(*body);

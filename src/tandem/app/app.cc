@@ -85,6 +85,7 @@ int Serve(const Config& config) {
   SystemClock clock;
   api::ApiOptions options;
   options.hold_ttl_ms = config.hold_ttl_seconds * 1000;
+  options.stale_after_ms = config.stale_after_seconds * 1000;
   api::Api api(**db, clock, options);
   api::ServerOptions server_options;
   server_options.host = config.listen.substr(0, colon);

@@ -21,6 +21,7 @@ struct Config {
   int64_t hold_ttl_seconds = 900;
   int64_t hold_sweep_ms = 1000;
   int64_t check_interval_seconds = 300;  // the server runs `tandem check` this often
+  int64_t stale_after_seconds = 900;     // a store whose tills were silent this long is stale
   std::string log_level = "info";
 };
 

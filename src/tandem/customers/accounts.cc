@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "tandem/base/crypto.h"
+#include "tandem/base/enum_names.h"
 #include "tandem/base/limits.h"
 
 namespace tandem::customers {
@@ -18,19 +19,8 @@ constexpr std::array<std::pair<Role, std::string_view>, 5> kRoleNames{{
 }};
 }  // namespace
 
-std::string_view RoleName(Role role) {
-  for (const auto& [r, name] : kRoleNames) {
-    if (r == role) return name;
-  }
-  return "customer";
-}
-
-std::optional<Role> ParseRole(std::string_view name) {
-  for (const auto& [r, n] : kRoleNames) {
-    if (n == name) return r;
-  }
-  return std::nullopt;
-}
+std::string_view RoleName(Role role) { return NameOf(kRoleNames, role); }
+std::optional<Role> ParseRole(std::string_view name) { return ParseName(kRoleNames, name); }
 
 std::string NormalizeEmail(std::string_view email) {
   while (!email.empty() && std::isspace(static_cast<unsigned char>(email.front()))) {

@@ -163,15 +163,19 @@ void Allocator::MoveOutOfAllocation(const Allocation& allocation, int64_t units)
   }
 }
 
-std::optional<std::vector<Allocation>> Allocator::Reallocate(const Allocation& allocation,
-                                                             int64_t units) {
+std::vector<Allocation> Allocator::Reallocate(const Allocation& allocation, int64_t units) {
   TANDEM_CHECK(allocation.open && units > 0 && units <= allocation.quantity);
   std::vector<StockLevel> elsewhere;
+  int64_t there = 0;
   for (StockLevel& l : EligibleLevels(allocation.sku, Eligibility{})) {
-    if (l.location_id != allocation.location_id) elsewhere.push_back(std::move(l));
+    if (l.location_id == allocation.location_id) continue;
+    there += std::max<int64_t>(0, l.Available());
+    elsewhere.push_back(std::move(l));
   }
+  units = std::min(units, there);
+  if (units == 0) return {};
   std::vector<Source> plan = PlanSources(elsewhere, units, {});
-  if (plan.empty()) return std::nullopt;
+  TANDEM_CHECK(!plan.empty());
   // The units stay committed to the sale event: they only change location.
   MoveOutOfAllocation(allocation, units);
   std::vector<Allocation> moved;

@@ -65,9 +65,10 @@ class Allocator {
   void ReleaseAllocation(const Allocation& allocation);
   // Ships an open allocation: the ledger records the sale and on_hand drops.
   void ShipAllocation(const Allocation& allocation, const std::string& reference);
-  // Moves `units` of an open allocation to other locations that ship orders. The new allocations,
-  // or nothing (and no change) when the other locations together cannot cover them.
-  std::optional<std::vector<Allocation>> Reallocate(const Allocation& allocation, int64_t units);
+  // Moves up to `units` of an open allocation to other locations that ship orders: all of them
+  // when the others together can, else as many as they have. Returns the new allocations (empty
+  // when nothing could move).
+  std::vector<Allocation> Reallocate(const Allocation& allocation, int64_t units);
   // Gives back `units` of an open allocation without shipping them (the rest stays allocated).
   void ReleaseAllocationPart(const Allocation& allocation, int64_t units);
   // Releases holds of a SKU at a location, newest first, until at least `units` are freed.

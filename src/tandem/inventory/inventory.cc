@@ -1,6 +1,9 @@
 #include "tandem/inventory/inventory.h"
 
+#include <algorithm>
 #include <array>
+
+#include "tandem/base/enum_names.h"
 #include <utility>
 
 namespace tandem::inventory {
@@ -23,23 +26,6 @@ constexpr std::array<std::pair<MovementReason, std::string_view>, 8> kReasonName
     {MovementReason::kTransferIn, "transfer_in"},
 }};
 
-template <typename E, size_t N>
-std::string_view NameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
-  for (const auto& [e, name] : table) {
-    if (e == value) return name;
-  }
-  return "unknown";
-}
-
-template <typename E, size_t N>
-std::optional<E> Parse(const std::array<std::pair<E, std::string_view>, N>& table,
-                       std::string_view name) {
-  for (const auto& [e, n] : table) {
-    if (n == name) return e;
-  }
-  return std::nullopt;
-}
-
 std::string Where(const LevelTotals& t) {
   return t.sku + " @ location " + std::to_string(t.location_id) + ": ";
 }
@@ -48,11 +34,11 @@ std::string Where(const LevelTotals& t) {
 
 std::string_view LocationKindName(LocationKind kind) { return NameOf(kKindNames, kind); }
 std::optional<LocationKind> ParseLocationKind(std::string_view name) {
-  return Parse(kKindNames, name);
+  return ParseName(kKindNames, name);
 }
 std::string_view MovementReasonName(MovementReason reason) { return NameOf(kReasonNames, reason); }
 std::optional<MovementReason> ParseMovementReason(std::string_view name) {
-  return Parse(kReasonNames, name);
+  return ParseName(kReasonNames, name);
 }
 
 std::vector<std::string> FindDiscrepancies(const std::vector<LevelTotals>& totals) {
@@ -74,10 +60,12 @@ std::vector<std::string> FindDiscrepancies(const std::vector<LevelTotals>& total
       out.push_back(Where(t) + "allocated " + std::to_string(t.allocated) +
                     " != open allocations " + std::to_string(t.allocations_sum));
     }
-    if (t.on_hand < 0 || t.reserved < 0 || t.allocated < 0 || t.safety_stock < 0) {
+    // on_hand itself may be negative: a till sold units the books did not know of (a physical
+    // fact, recorded as such; a count puts it right). Everything else must not be.
+    if (t.reserved < 0 || t.allocated < 0 || t.safety_stock < 0) {
       out.push_back(Where(t) + "a counter is negative");
     }
-    if (t.on_hand < t.reserved + t.allocated) {
+    if (std::max<int64_t>(0, t.on_hand) < t.reserved + t.allocated) {
       out.push_back(Where(t) + "on_hand " + std::to_string(t.on_hand) +
                     " does not cover reserved + allocated " +
                     std::to_string(t.reserved + t.allocated));

@@ -236,7 +236,9 @@ class InventoryStore {
 };
 
 // One discrepancy per broken rule: on_hand = Σ ledger, reserved = Σ holds, allocated = Σ open
-// allocations, no counter negative. Empty when everything holds.
+// allocations, reserved and allocated never negative and covered by on_hand. (on_hand may be
+// negative after a till sold units the books did not know of; the ledger still explains it.)
+// Empty when everything holds.
 std::vector<std::string> FindDiscrepancies(const std::vector<LevelTotals>& totals);
 // One discrepancy per event SKU whose counter differs from its holds and allocations.
 std::vector<std::string> FindEventDiscrepancies(const std::vector<EventTotals>& totals);

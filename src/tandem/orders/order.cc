@@ -1,6 +1,8 @@
 #include "tandem/orders/order.h"
 
 #include <array>
+
+#include "tandem/base/enum_names.h"
 #include <utility>
 
 namespace tandem::orders {
@@ -29,23 +31,6 @@ constexpr std::array<std::pair<PaymentMethod, std::string_view>, 4> kPaymentName
     {PaymentMethod::kCard, "card"},
     {PaymentMethod::kCashInStore, "cash_in_store"},
 }};
-
-template <typename E, size_t N>
-std::string_view NameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
-  for (const auto& [e, name] : table) {
-    if (e == value) return name;
-  }
-  return "unknown";
-}
-
-template <typename E, size_t N>
-std::optional<E> Parse(const std::array<std::pair<E, std::string_view>, N>& table,
-                       std::string_view name) {
-  for (const auto& [e, n] : table) {
-    if (n == name) return e;
-  }
-  return std::nullopt;
-}
 
 bool Allowed(OrderStatus from, OrderStatus to, const TransitionFacts& facts) {
   using S = OrderStatus;
@@ -77,14 +62,14 @@ bool Allowed(OrderStatus from, OrderStatus to, const TransitionFacts& facts) {
 }  // namespace
 
 std::string_view StatusName(OrderStatus s) { return NameOf(kStatusNames, s); }
-std::optional<OrderStatus> ParseStatus(std::string_view n) { return Parse(kStatusNames, n); }
+std::optional<OrderStatus> ParseStatus(std::string_view n) { return ParseName(kStatusNames, n); }
 std::string_view FulfillmentName(FulfillmentMethod m) { return NameOf(kFulfillmentNames, m); }
 std::optional<FulfillmentMethod> ParseFulfillment(std::string_view n) {
-  return Parse(kFulfillmentNames, n);
+  return ParseName(kFulfillmentNames, n);
 }
 std::string_view PaymentMethodName(PaymentMethod m) { return NameOf(kPaymentNames, m); }
 std::optional<PaymentMethod> ParsePaymentMethod(std::string_view n) {
-  return Parse(kPaymentNames, n);
+  return ParseName(kPaymentNames, n);
 }
 
 Result<OrderStatus> Transition(OrderStatus from, OrderStatus to, const TransitionFacts& facts) {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "tandem/base/crypto.h"
+#include "tandem/base/enum_names.h"
 #include "tandem/base/limits.h"
 #include "tandem/inventory/allocator.h"
 
@@ -115,18 +116,9 @@ int WarnCartsIfSoldOut(SyncContext& ctx, const std::string& sku) {
   return written;
 }
 
-std::string_view EventTypeName(EventType type) {
-  for (const auto& [t, name] : kTypeNames) {
-    if (t == type) return name;
-  }
-  return "unknown";
-}
-
+std::string_view EventTypeName(EventType type) { return NameOf(kTypeNames, type); }
 std::optional<EventType> ParseEventType(std::string_view name) {
-  for (const auto& [t, n] : kTypeNames) {
-    if (n == name) return t;
-  }
-  return std::nullopt;
+  return ParseName(kTypeNames, name);
 }
 
 std::optional<Conflict> ResolveShortfall(SyncContext& ctx, const std::string& sku,
@@ -159,13 +151,15 @@ std::optional<Conflict> ResolveShortfall(SyncContext& ctx, const std::string& sk
     std::optional<orders::Order> order = ctx.orders.FindOrder(a.order_id);
     TANDEM_CHECK(order.has_value());
     // A pick-up order is promised at this store: moving it would change what the customer chose.
-    std::optional<std::vector<inventory::Allocation>> moved;
+    std::vector<inventory::Allocation> moved;
     if (order->fulfillment.method == orders::FulfillmentMethod::kDelivery) {
       moved = allocator.Reallocate(a, units);
     }
-    if (moved) {
+    int64_t moved_units = 0;
+    for (const auto& m : moved) moved_units += m.quantity;
+    if (moved_units > 0) {
       std::string to;
-      for (const auto& m : *moved) {
+      for (const auto& m : moved) {
         std::optional<inventory::Location> there = ctx.inventory.FindLocation(m.location_id);
         if (!to.empty()) to += ", ";
         to += Units(m.quantity, sku) + " to " + (there ? there->name : "?");
@@ -173,13 +167,18 @@ std::optional<Conflict> ResolveShortfall(SyncContext& ctx, const std::string& sk
       ctx.orders.AppendTimeline(
           order->id, {ctx.now_ms, "system", std::string(orders::StatusName(order->status)),
                       std::string(orders::StatusName(order->status)),
-                      "re-allocated " + Units(units, sku) + " from " + here->name + ": " + to +
-                          " (the store sold the units it held)"});
-      conflict.units_reallocated += units;
-    } else {
-      allocator.ReleaseAllocationPart(a, units);
-      ctx.orders.AddUnfulfillable(a.line_id, units);
-      std::string what = Units(units, sku);
+                      "re-allocated " + Units(moved_units, sku) + " from " + here->name + ": " +
+                          to + " (the store sold the units it held)"});
+      conflict.units_reallocated += moved_units;
+    }
+    int64_t lost = units - moved_units;
+    if (lost > 0) {
+      // What is left of the allocation after the move (the allocation shrank by moved_units).
+      inventory::Allocation rest = a;
+      rest.quantity = a.quantity - moved_units;
+      allocator.ReleaseAllocationPart(rest, lost);
+      ctx.orders.AddUnfulfillable(a.line_id, lost);
+      std::string what = Units(lost, sku);
       notify::ContactTask task;
       task.order_id = order->id;
       task.conflict_id = conflict.id;
@@ -206,7 +205,7 @@ std::optional<Conflict> ResolveShortfall(SyncContext& ctx, const std::string& sk
                       std::string(orders::StatusName(order->status)),
                       what + " cannot be fulfilled: sold in store at " + here->name +
                           ", no stock elsewhere; customer contact task opened"});
-      conflict.units_unfulfillable += units;
+      conflict.units_unfulfillable += lost;
     }
     shortfall -= units;
   }
@@ -243,9 +242,14 @@ Result<std::vector<EventResult>> UploadEvents(SyncContext& ctx, int64_t location
       results.push_back(r);
       continue;
     }
-    if (ctx.sync.FindEventBySeq(location_id, till_id, e.seq)) {
-      r.status = "rejected";
-      r.detail = "seq " + std::to_string(e.seq) + " of this till belongs to another event";
+    if (std::optional<StoredEvent> same_seq = ctx.sync.FindEventBySeq(location_id, till_id, e.seq)) {
+      // The same sale re-sent under a new id (a till that lost its id) is still the same sale.
+      if (same_seq->content_hash == hash) {
+        r.status = same_seq->status == "pending" ? "pending" : "duplicate";
+      } else {
+        r.status = "rejected";
+        r.detail = "seq " + std::to_string(e.seq) + " of this till belongs to another event";
+      }
       results.push_back(r);
       continue;
     }
