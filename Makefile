@@ -12,7 +12,7 @@ DEPS := g++ cmake make pkg-config libboost-dev libsqlite3-dev libsodium-dev nloh
         libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
         python3 python3-pytest sqlite3 curl
 
-.PHONY: run test deps build-release build-debug unit functional clean
+.PHONY: run test deps build-release build-debug unit functional demo-stores clean
 
 deps:
 	@missing=""; for p in $(DEPS); do \
@@ -39,6 +39,11 @@ run: build-release
 	@echo "Log in with POST /api/v1/auth/login as admin@tandem.local / tandem-admin (see the logins above)."
 	@echo ""
 	./build/release/src/tandem/tandem serve --data $(DATA) --listen $(LISTEN)
+
+# With `make run` serving in another terminal: stores and tills sell offline and upload late.
+demo-stores:
+	$(PYTHON) tools/till_simulator.py --url http://$(LISTEN) --email admin@tandem.local \
+	  --password tandem-admin --stores 3 --tills-per-store 2 --duration-seconds 30
 
 unit: build-debug
 	ctest --test-dir build/debug --output-on-failure -j$(JOBS)

@@ -1,6 +1,6 @@
 // A deterministic simulation of one retailer: shoppers hold, check out and cancel online while store
 // tills sell offline and upload late, in cut, repeated and reordered batches; counts, receipts,
-// shipping and hold expiry happen in between. After every step every invariant of SPEC §4 that
+// transfers, shipping, a sale event and hold expiry happen in between. After every step every invariant of SPEC §4 that
 // concerns stock is checked. A failing seed is printed; TANDEM_SIM_SEED=N replays it exactly,
 // TANDEM_SIM_SEEDS=N sets how many seeds run (default 2000).
 #include <gtest/gtest.h>
@@ -15,6 +15,7 @@
 
 #include "tandem/inventory/adjust.h"
 #include "tandem/inventory/allocator.h"
+#include "tandem/inventory/transfer.h"
 #include "tandem/orders/service.h"
 #include "tandem/storage/sqlite/sqlite_database.h"
 #include "tandem/sync/sync.h"
@@ -133,7 +134,33 @@ class Simulation {
   }
 
   std::string Step() {
-    switch (Rand(0, 9)) {
+    switch (Rand(0, 10)) {
+      case 10: {  // a transfer leaves the DC for a store, or one in transit arrives
+        if (!in_transit_.empty() && Rand(0, 1) == 0) {
+          inventory::Transfer t = in_transit_.front();
+          in_transit_.erase(in_transit_.begin());
+          Write([&](storage::Tx& tx) -> Status {
+            auto r = inventory::ReceiveTransfer(tx.inventory(), t.id, clock_.NowMs());
+            TANDEM_CHECK(r.ok());
+            physical_[{t.sku, t.to_location_id}] += t.quantity;
+            return Status::Ok();
+          });
+          return "transfer in";
+        }
+        inventory::Transfer t;
+        t.sku = kSkus[Rand(0, 2)];
+        t.from_location_id = locations_[0].id;
+        t.to_location_id = locations_[Rand(1, 2)].id;
+        t.quantity = Rand(1, 2);
+        Write([&](storage::Tx& tx) -> Status {
+          auto r = inventory::StartTransfer(tx.inventory(), t, clock_.NowMs());
+          if (!r.ok()) return r.status();  // only free units leave; refused changes nothing
+          physical_[{t.sku, t.from_location_id}] -= t.quantity;
+          in_transit_.push_back(*r);
+          return Status::Ok();
+        });
+        return "transfer out";
+      }
       case 0:
       case 1: {  // a shopper holds units
         int64_t cart = 0;
@@ -399,6 +426,7 @@ class Simulation {
   std::vector<Till> tills_;
   std::map<std::pair<std::string, int64_t>, int64_t> physical_;  // (sku, location) → on the shelf
   std::vector<int64_t> carts_;
+  std::vector<inventory::Transfer> in_transit_;
   std::vector<int64_t> orders_;
 };
 
