@@ -90,8 +90,9 @@ int Serve(const Config& config) {
   api::ServerOptions server_options;
   server_options.host = config.listen.substr(0, colon);
   server_options.port = static_cast<uint16_t>(port);
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  server_options.threads = config.threads > 0 ? config.threads : std::max(8, 4 * cores);
+  // Handlers block while their write waits for the group commit, so the thread count bounds how
+  // many writes share one commit: many cheap threads beat few busy ones (see docs/performance.md).
+  server_options.threads = config.threads > 0 ? config.threads : kHttpThreadsDefault;
   api::HttpServer server(server_options, [&api](api::Request& r) { return api.Handle(r); });
   Status started = server.Start();
   if (!started.ok()) {

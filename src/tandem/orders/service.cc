@@ -189,6 +189,14 @@ Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sk
       return Status(Code::kTooManyLines,
                     "a cart holds at most " + std::to_string(kCartLinesMax) + " lines");
     }
+    // One order is paid in one currency (I6).
+    if (!cart->lines.empty()) {
+      std::optional<catalog::Variant> first = ctx.catalog.FindVariant(cart->lines.front().sku);
+      if (first && first->price.currency != variant->price.currency) {
+        return Status(Code::kInvalidArgument, "cannot add " + variant->price.currency +
+                                                  " to a cart in " + first->price.currency);
+      }
+    }
   }
   if (quantity > 0) {
     if (auto cap = ctx.inventory.ActiveEventSku(sku, ctx.now_ms)) {

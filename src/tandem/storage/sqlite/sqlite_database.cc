@@ -23,7 +23,7 @@ constexpr Query kCreateMigrations{"create_schema_migrations",
 constexpr Query kAppliedVersions{"applied_versions", "SELECT version FROM schema_migrations"};
 constexpr Query kRecordMigration{"record_migration",
     "INSERT INTO schema_migrations (version, name) VALUES (?, ?)"};
-constexpr size_t kReadersMax = 16;
+constexpr size_t kReadersMax = 256;  // kept open for reuse: opening one costs more than a read
 
 // Applies pending migrations under the write lock, so that processes opening one fresh data folder
 // at the same time apply each migration once.
