@@ -12,7 +12,7 @@ DEPS := g++ cmake make pkg-config libboost-dev libsqlite3-dev libsodium-dev nloh
         libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
         python3 python3-pytest sqlite3 curl
 
-.PHONY: run test deps build-release build-debug unit functional demo-stores clean
+.PHONY: run test deps build-release build-debug unit functional bench-smoke demo-stores clean
 
 deps:
 	@missing=""; for p in $(DEPS); do \
@@ -51,7 +51,12 @@ unit: build-debug
 functional: build-debug
 	TANDEM_BIN=$(CURDIR)/build/debug/src/tandem/tandem $(PYTHON) -m pytest -q -p no:cacheprovider tests/functional
 
-test: unit functional
+# The benchmark tooling once on a tiny setting, to prove it works (never a timing assertion).
+# The full benchmark is bench/run.sh (see docs/performance.md).
+bench-smoke: build-debug
+	TANDEM_BIN=$(CURDIR)/build/debug/src/tandem/tandem $(PYTHON) -m pytest -q -p no:cacheprovider bench/test_bench_smoke.py
+
+test: unit functional bench-smoke
 
 clean:
 	rm -rf build

@@ -1,0 +1,1105 @@
+#!/usr/bin/env python3
+"""Tandem's benchmark runner (issue 4). Start it with bench/run.sh; see docs/performance.md.
+
+Full run (about 6 minutes):
+  1. builds the release binary and the load generator (make build-release, target tandem-loadgen);
+  2. measures the disk (fdatasync per second) and records the machine;
+  3. prepares a fresh data folder: an admin account, then over HTTP (tandem-loadgen seed) four
+     stores and one distribution centre, 10,000 SKUs, 20 hot SKUs with 100,000 units each and a
+     sell-out SKU with 1,000 units;
+  4. starts `tandem serve` with its durable defaults (synchronous=FULL group commit) and runs:
+     the flash sale (closed loop) at 64, 256 and 1,024 connections, the flash sale in an open loop
+     at a fixed arrival rate, the browse mix, the ceiling (GET /healthz at 256 connections), and
+     the sell-out (1,000 units, 1,024 connections);
+  5. verifies: every order answered 201 exists with its SKU (GET /api/v1/orders/{id}), no hot SKU
+     has more allocated than it had and exactly as many units allocated as orders answered 201,
+     the sell-out sold exactly its 1,000 units and refused every other attempt with 409, no 5xx
+     and no transport error anywhere, and `tandem check` is clean after a graceful stop;
+  6. starts a throwaway PostgreSQL cluster (initdb in a temporary folder, 127.0.0.1 only) and runs
+     the conventional design with pgbench: one transaction per checkout, SELECT ... FOR UPDATE on
+     the stock row, UPDATE, INSERT of the order, at 64 and 256 clients (and 64 clients on a
+     single hot SKU);
+  7. writes bench/results/: results.json (everything), one JSON report per load run, summary.md
+     (the tables of docs/performance.md), and gnuplot PNG plots (throughput and latency over time).
+
+--quick does the same on a tiny setting in a few seconds (no build, no apt-get, no timings
+asserted): `make test` runs it through bench/test_bench_smoke.py.
+
+Each heavy step (build, seeding, every load run, every pgbench run) holds the machine lock
+(flock(2) on /tmp/tandem-machine.lock, as `flock` does) only while it runs, so do not wrap this
+script itself in `flock`. --quick takes no lock unless --lock is given (make test may already hold
+it). Exit status: 0 when every verification passed, 1 otherwise, 2 on a usage or set-up error.
+"""
+
+import argparse
+import contextlib
+import datetime
+import fcntl
+import http.client
+import json
+import os
+import platform
+import pwd
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_LOCK = "/tmp/tandem-machine.lock"
+ADMIN_EMAIL = "bench-admin@bench.example.my"
+ADMIN_PASSWORD = "bench-admin-password"
+LISTENING_RE = re.compile(r"tandem listening on http://([0-9.]+):(\d+)")
+
+FULL = dict(skus=10000, variants=10, hot=20, hot_stock=100000, sellout_stock=1000,
+            flash_connections=[64, 256, 1024], flash_seconds=20, open_connections=256,
+            open_seconds=15, browse_connections=256, browse_seconds=10,
+            ceiling_connections=256, ceiling_seconds=10, sellout_connections=1024,
+            sellout_seconds=5, pg_clients=[64, 256], pg_single_clients=64, pg_seconds=15,
+            verify_connections=64, seed_connections=64, sweep_threads=[8, 256],
+            sweep_connections=256, sweep_seconds=15)
+QUICK = dict(skus=200, variants=10, hot=2, hot_stock=100000, sellout_stock=40,
+             flash_connections=[4, 16], flash_seconds=2, open_connections=8, open_seconds=2,
+             browse_connections=4, browse_seconds=1, ceiling_connections=16, ceiling_seconds=1,
+             sellout_connections=32, sellout_seconds=3, pg_clients=[4], pg_single_clients=0,
+             pg_seconds=2, verify_connections=8, seed_connections=8, sweep_threads=[16],
+             sweep_connections=16, sweep_seconds=1)
+
+
+def log(msg):
+    print(f"[bench {datetime.datetime.now().strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class SetupError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# The machine lock
+
+class Machine:
+    """flock(2) on the shared lock file around each heavy step (compatible with flock(1))."""
+
+    def __init__(self, path):
+        self.path = path
+
+    @contextlib.contextmanager
+    def lock(self, what):
+        if not self.path:
+            yield
+            return
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            started = time.monotonic()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log(f"waiting for the machine lock {self.path} ({what})")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                log(f"got the lock after {time.monotonic() - started:.0f} s")
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def run(cmd, timeout, check=True, capture=False, **kw):
+    r = subprocess.run(cmd, timeout=timeout, text=True,
+                       capture_output=capture, **kw)
+    if check and r.returncode != 0:
+        out = (r.stdout or "") + (r.stderr or "") if capture else ""
+        raise SetupError(f"{' '.join(cmd)} exited with {r.returncode}\n{out[-3000:]}")
+    return r
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+# ---------------------------------------------------------------------------------------------
+# The tandem server
+
+class Tandem:
+    def __init__(self, binary, data_dir, extra_args=()):
+        self.bin = binary
+        self.data = data_dir
+        self.extra = list(extra_args)
+        self.proc = None
+        self.port = None
+        self.out_path = os.path.join(data_dir, "server.stdout.log")
+        self.err_path = os.path.join(data_dir, "server.stderr.log")
+
+    def cli(self, *args, timeout=300, check=True):
+        return run([self.bin, *args, "--data", self.data], timeout=timeout, check=check,
+                   capture=True)
+
+    def start(self, timeout=60):
+        os.makedirs(self.data, exist_ok=True)
+        offset = os.path.getsize(self.out_path) if os.path.exists(self.out_path) else 0
+        with open(self.out_path, "ab") as out, open(self.err_path, "ab") as err:
+            self.proc = subprocess.Popen(
+                [self.bin, "serve", "--data", self.data, "--listen", "127.0.0.1:0", *self.extra],
+                stdout=out, stderr=err, stdin=subprocess.DEVNULL, preexec_fn=raise_nofile)
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.out_path, "rb") as f:
+                f.seek(offset)
+                m = LISTENING_RE.search(f.read().decode("utf-8", "replace"))
+            if m:
+                self.port = int(m.group(2))
+                return self
+            if self.proc.poll() is not None:
+                raise SetupError(f"tandem serve exited with {self.proc.returncode}:\n"
+                                 f"{self.stderr_tail()}")
+            if time.monotonic() > deadline:
+                self.kill9()
+                raise SetupError("tandem serve did not start listening")
+            time.sleep(0.05)
+
+    def stop(self, timeout=60):
+        """SIGTERM (graceful); returns the exit code."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = "timeout"
+        self.proc = None
+        return rc
+
+    def kill9(self):
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr_tail(self, lines=30):
+        try:
+            with open(self.err_path, "rb") as f:
+                return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-lines:])
+        except OSError:
+            return "(no stderr)"
+
+    def check(self):
+        r = self.cli("check", check=False)
+        return r.returncode, (r.stdout + r.stderr).strip()
+
+    def request(self, method, path, body=None, token=None, timeout=30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            headers = {"Content-Type": "application/json"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                         headers=headers)
+            resp = conn.getresponse()
+            data = resp.read().decode("utf-8", "replace")
+            try:
+                return resp.status, json.loads(data)
+            except ValueError:
+                return resp.status, data
+        finally:
+            conn.close()
+
+    def login(self):
+        status, body = self.request("POST", "/api/v1/auth/login",
+                                    {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        if status != 200:
+            raise SetupError(f"login failed: {status} {body}")
+        return body["token"]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the machine does during a run (2 shared cores: other jobs show up as "other_cores")
+
+def _machine_ticks():
+    """(busy, total) clock ticks of all CPUs since boot."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v)
+
+
+def _process_ticks(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime, every thread
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _thread_ticks(pid):
+    """{tid: utime + stime} of every thread of a process."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[tid] = int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def machine_busy_cores(seconds=1.0):
+    """CPU cores busy on the whole machine over `seconds` (anything: our jobs and others')."""
+    b0, t0 = _machine_ticks(), time.monotonic()
+    time.sleep(seconds)
+    b1 = _machine_ticks()
+    return (b1[0] - b0[0]) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - t0)
+
+
+def wait_for_quiet(max_seconds, threshold=0.3):
+    """Waits (up to max_seconds) until the machine is nearly idle before a measurement, since
+    other engineers share the two cores. Returns the busy cores seen last."""
+    deadline = time.monotonic() + max_seconds
+    busy = machine_busy_cores(1.0)
+    if busy > threshold and max_seconds > 0:
+        log(f"the machine is busy ({busy:.2f} cores used by other work): waiting up to "
+            f"{max_seconds:.0f} s for it to calm down")
+        while busy > threshold and time.monotonic() < deadline:
+            busy = machine_busy_cores(2.0)
+    return round(busy, 2)
+
+
+class Sampler:
+    """Once per second: CPU cores used by the whole machine and by the server, and the size of
+    the server's SQLite WAL; in total, also the load generator and everything else."""
+
+    def __init__(self, server_pid, wal_path):
+        self.pid = server_pid
+        self.wal = wal_path
+        self.samples = []
+        self.hz = os.sysconf("SC_CLK_TCK")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self.start_machine = _machine_ticks()
+        self.start_server = _process_ticks(self.pid) if self.pid else 0
+        self.start_threads = _thread_ticks(self.pid) if self.pid else {}
+        self.start_time = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        busy, _ = _machine_ticks()
+        server = _process_ticks(self.pid) if self.pid else 0
+        seconds = self.seconds = max(1e-6, time.monotonic() - self.start_time)
+        threads = _thread_ticks(self.pid) if self.pid else {}
+        busiest = max([v - self.start_threads.get(t, 0) for t, v in threads.items()] or [0])
+        self.totals = {
+            "machine_busy_cores": round((busy - self.start_machine[0]) / self.hz / seconds, 2),
+            "server_cores": round((server - self.start_server) / self.hz / seconds, 2),
+            "server_busiest_thread_cores": round(busiest / self.hz / seconds, 2)}
+
+    def _loop(self):
+        last_m, last_s, last_t = _machine_ticks()[0], _process_ticks(self.pid), time.monotonic()
+        while not self._stop.wait(1.0):
+            m, sv, t = _machine_ticks()[0], _process_ticks(self.pid), time.monotonic()
+            dt = max(1e-6, t - last_t)
+            try:
+                wal = os.path.getsize(self.wal) if self.wal else 0
+            except OSError:
+                wal = 0
+            self.samples.append({"t": round(t - self.start_time, 1),
+                                 "machine_cores": round((m - last_m) / self.hz / dt, 2),
+                                 "server_cores": round((sv - last_s) / self.hz / dt, 2),
+                                 "wal_mib": round(wal / 1048576, 1)})
+            last_m, last_s, last_t = m, sv, t
+
+
+# ---------------------------------------------------------------------------------------------
+# The load generator
+
+class Loadgen:
+    def __init__(self, binary, machine, out_dir, server=None, quiet_wait=0):
+        self.bin = binary
+        self.machine = machine
+        self.out = out_dir
+        self.server = server  # a Tandem: its CPU and WAL are sampled during each run
+        self.quiet_wait = quiet_wait  # seconds to wait for an idle machine before a run
+
+    def cmd(self, command, port, *args):
+        return [self.bin, command, "--port", str(port), *map(str, args)]
+
+    def run(self, name, port, scenario, connections, seconds, skus=None, products=None,
+            rate=0, orders=True, extra=()):
+        """One load run under the lock; returns the JSON report (with file names added)."""
+        json_path = os.path.join(self.out, f"{name}.json")
+        orders_path = os.path.join(self.out, f"{name}.orders") if orders else None
+        args = ["--scenario", scenario, "--connections", connections, "--duration-seconds",
+                seconds, "--json", json_path, "--label", name, "--quiet"]
+        if skus:
+            args += ["--skus", skus]
+        if products:
+            args += ["--products", products]
+        if rate:
+            args += ["--rate", rate]
+        if orders_path:
+            args += ["--orders", orders_path]
+        args += list(extra)
+        log(f"load run {name}: {scenario}, {connections} connections, {seconds} s"
+            + (f", open loop at {rate:.0f} sessions/s" if rate else ""))
+        pid = self.server.proc.pid if self.server and self.server.proc else None
+        wal = os.path.join(self.server.data, "tandem.db-wal") if self.server else None
+        with self.machine.lock(name):
+            busy_before = wait_for_quiet(self.quiet_wait) if self.quiet_wait else None
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            with Sampler(pid, wal) as sampler:
+                r = run(self.cmd("run", port, *args), timeout=seconds + 120, capture=True,
+                        check=False)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        used = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        t = sampler.totals
+        t["loadgen_cores"] = round(used / max(1e-6, sampler.seconds), 2)
+        t["other_cores"] = round(t["machine_busy_cores"] - t["server_cores"] -
+                                 t["loadgen_cores"], 2)
+        t["busy_cores_before"] = busy_before
+        print(r.stdout, end="", flush=True)
+        print(f"cpu: {sampler.totals}", flush=True)
+        if r.returncode != 0:
+            raise SetupError(f"loadgen {name} exited with {r.returncode}: {r.stderr[-2000:]}")
+        with open(json_path) as f:
+            report = json.load(f)
+        report["cpu"] = sampler.totals
+        report["samples"] = sampler.samples
+        report["json_file"] = os.path.basename(json_path)
+        report["orders_file"] = os.path.basename(orders_path) if orders_path else None
+        return report
+
+    def seed(self, port, manifest, p, connections):
+        args = ["--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD,
+                "--manifest", manifest, "--skus", p["skus"], "--variants-per-product",
+                p["variants"], "--hot", p["hot"], "--hot-stock", p["hot_stock"], "--sellout", 1,
+                "--sellout-stock", p["sellout_stock"], "--connections", connections]
+        with self.machine.lock("seed"):
+            r = run(self.cmd("seed", port, *args), timeout=600, capture=True)
+        print(r.stdout, end="", flush=True)
+        with open(manifest) as f:
+            return json.load(f)
+
+    def verify(self, port, order_files, connections):
+        json_path = os.path.join(self.out, "verify-orders.json")
+        args = ["--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD, "--orders",
+                ",".join(order_files), "--connections", connections, "--json", json_path]
+        with self.machine.lock("verify"):
+            r = run(self.cmd("verify", port, *args), timeout=900, capture=True, check=False)
+        print(r.stdout, end="", flush=True)
+        if not os.path.exists(json_path):
+            raise SetupError(f"loadgen verify failed: {r.stderr[-2000:]}")
+        with open(json_path) as f:
+            return json.load(f)
+
+
+def read_orders(path):
+    """{sku: count} of the orders answered 201 in a loadgen --orders file."""
+    counts = {}
+    if not path or not os.path.exists(path):
+        return counts
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 2:
+                counts[parts[1]] = counts.get(parts[1], 0) + 1
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# The machine, the disk
+
+def machine_info(data_dir):
+    info = {"nproc": os.cpu_count(), "kernel": platform.release()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+        m = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+        info["cpu_model"] = m.group(1).strip() if m else "?"
+        m = re.search(r"^cpu MHz\s*:\s*(.+)$", text, re.M)
+        info["cpu_mhz"] = float(m.group(1)) if m else None
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            m = re.search(r"MemTotal:\s+(\d+) kB", f.read())
+            info["memory_gib"] = round(int(m.group(1)) / 1024 / 1024, 1)
+    except (OSError, AttributeError):
+        pass
+    r = subprocess.run(["findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T", data_dir],
+                       capture_output=True, text=True)
+    if r.returncode == 0 and r.stdout.split():
+        source, fstype = (r.stdout.split() + ["?"])[:2]
+        info["disk"] = {"device": source, "filesystem": fstype}
+        dev = os.path.basename(source)
+        base = re.sub(r"p?\d+$", "", dev) if not os.path.exists(f"/sys/block/{dev}") else dev
+        for key, rel in (("rotational", "queue/rotational"), ("model", "device/model")):
+            try:
+                with open(f"/sys/block/{base}/{rel}") as f:
+                    info["disk"][key] = f.read().strip()
+            except OSError:
+                pass
+    return info
+
+
+def fdatasync_rate(directory, seconds):
+    """Appends 4 KiB and fdatasyncs in a loop: durable writes per second of this disk."""
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    block = b"x" * 4096
+    n = 0
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < seconds:
+            os.write(fd, block)
+            os.fdatasync(fd)
+            n += 1
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return n / (time.monotonic() - start)
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: the conventional design
+
+PG_SCHEMA = """
+CREATE TABLE stock (sku text PRIMARY KEY, on_hand integer NOT NULL CHECK (on_hand >= 0));
+CREATE TABLE orders (id bigserial PRIMARY KEY, sku text NOT NULL, quantity integer NOT NULL,
+                     email text NOT NULL, total_minor bigint NOT NULL,
+                     created_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO stock SELECT 'HOT-' || g, 10000000 FROM generate_series(1, 20) g;
+"""
+
+# One checkout as the conventional design does it: lock the stock row, decrement, insert the order.
+PG_SCRIPT = """\\set n random(1, {skus})
+BEGIN;
+SELECT on_hand FROM stock WHERE sku = 'HOT-' || :n FOR UPDATE;
+UPDATE stock SET on_hand = on_hand - 1 WHERE sku = 'HOT-' || :n AND on_hand >= 1;
+INSERT INTO orders (sku, quantity, email, total_minor)
+  VALUES ('HOT-' || :n, 1, 'pg' || :client_id || '@bench.example.my', 1212);
+COMMIT;
+"""
+
+
+def find_pg_bin():
+    for version in ("15", "16", "17", "14", "13"):
+        d = f"/usr/lib/postgresql/{version}/bin"
+        if os.path.exists(os.path.join(d, "initdb")) and os.path.exists(os.path.join(d, "pgbench")):
+            return d, version
+    return None, None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return 0.0
+    k = max(0, min(len(sorted_values) - 1, int(-(-p / 100.0 * len(sorted_values) // 1)) - 1))
+    return sorted_values[k]
+
+
+class Postgres:
+    """A throwaway cluster: initdb in a temporary folder, 127.0.0.1 only, default settings except
+    max_connections (300, so that 256 clients can connect)."""
+
+    def __init__(self, tmp_root):
+        self.bindir, self.version = find_pg_bin()
+        if not self.bindir:
+            raise SetupError("PostgreSQL binaries not found (Debian package postgresql)")
+        self.dir = tempfile.mkdtemp(prefix="tandem-bench-pg-", dir=tmp_root)
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        self.as_user = []
+        if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres account
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError as e:
+                raise SetupError("running as root and there is no postgres account") from e
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.started = False
+
+    def tool(self, name):
+        return os.path.join(self.bindir, name)
+
+    def start(self):
+        run(self.as_user + [self.tool("initdb"), "-D", self.data, "-A", "trust", "-U", "postgres",
+                            "-E", "UTF8", "--locale=C", "--no-sync"], timeout=120, capture=True)
+        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                f"-c unix_socket_directories={self.dir} -c max_connections=300")
+        run(self.as_user + [self.tool("pg_ctl"), "-D", self.data, "-o", opts, "-l",
+                            os.path.join(self.dir, "server.log"), "-w", "-t", "60", "start"],
+            timeout=90, capture=True)
+        self.started = True
+        self.psql(PG_SCHEMA)
+
+    def psql(self, sql):
+        return run([self.tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                    "-v", "ON_ERROR_STOP=1", "-q", "-d", "postgres", "-c", sql], timeout=120,
+                   capture=True)
+
+    def settings(self):
+        r = run([self.tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                 "-At", "-d", "postgres", "-c",
+                 "SELECT name || '=' || setting || coalesce(unit, '') FROM pg_settings WHERE "
+                 "name IN ('fsync','synchronous_commit','wal_sync_method','shared_buffers',"
+                 "'max_connections','full_page_writes','server_version') ORDER BY 1"],
+                timeout=60, capture=True)
+        return dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
+
+    def pgbench(self, machine, name, clients, seconds, skus, quiet_wait=0):
+        script = os.path.join(self.dir, f"{name}.sql")
+        with open(script, "w") as f:
+            f.write(PG_SCRIPT.format(skus=skus))
+        prefix = os.path.join(self.dir, f"log-{name}")
+        cmd = [self.tool("pgbench"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+               "-n", "-f", script, "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 2)),
+               "-T", str(seconds), "-l", f"--log-prefix={prefix}", "postgres"]
+        log(f"pgbench {name}: {clients} clients, {seconds} s, {skus} hot SKU(s)")
+        with machine.lock(name):
+            busy_before = wait_for_quiet(quiet_wait) if quiet_wait else None
+            with Sampler(None, None) as sampler:
+                r = run(cmd, timeout=seconds + 120, capture=True, check=False)
+        if r.returncode != 0:
+            raise SetupError(f"pgbench failed ({r.returncode}): {r.stderr[-2000:]}")
+        tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", r.stdout)
+        failed = re.search(r"number of failed transactions: (\d+)", r.stdout)
+        latencies = []
+        per_second = {}
+        for path in os.listdir(self.dir):
+            if not path.startswith(f"log-{name}"):
+                continue
+            with open(os.path.join(self.dir, path)) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) >= 6:
+                        latencies.append(int(parts[2]) / 1000.0)
+                        sec = int(parts[4])
+                        per_second[sec] = per_second.get(sec, 0) + 1
+            os.unlink(os.path.join(self.dir, path))
+        latencies.sort()
+        first = min(per_second) if per_second else 0
+        timeline = [{"second": s - first, "transactions": per_second[s]}
+                    for s in sorted(per_second) if s - first < seconds]  # no partial last second
+        result = {
+            "name": name, "clients": clients, "seconds": seconds, "hot_skus": skus,
+            "tps": float(tps.group(1)) if tps else None,
+            "transactions": len(latencies),
+            "failed": int(failed.group(1)) if failed else 0,
+            "latency_ms": {"p50": percentile(latencies, 50), "p90": percentile(latencies, 90),
+                           "p99": percentile(latencies, 99), "p99_9": percentile(latencies, 99.9),
+                           "max": latencies[-1] if latencies else 0,
+                           "mean": sum(latencies) / len(latencies) if latencies else 0},
+            "timeline": timeline,
+            "cpu": {"machine_busy_cores": sampler.totals["machine_busy_cores"],
+                    "busy_cores_before": busy_before},
+        }
+        log(f"  {result['tps']:.0f} tps, p99 {result['latency_ms']['p99']:.1f} ms")
+        return result
+
+    def stop(self):
+        if self.started:
+            run(self.as_user + [self.tool("pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop"],
+                timeout=120, check=False, capture=True)
+            self.started = False
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots
+
+def write_plots(out_dir, runs, pg_runs):
+    """Throughput and latency over time (gnuplot PNG). Returns the file names written."""
+    if not shutil.which("gnuplot"):
+        log("gnuplot not found (Debian package gnuplot-nox): no plots")
+        return []
+    series = []
+    for name, rep in runs:
+        dat = os.path.join(out_dir, f"{name}.dat")
+        with open(dat, "w") as f:
+            f.write("# second requests checkouts_ok p50_ms p90_ms p99_ms max_ms\n")
+            for s in rep["timeline"]:
+                if not s.get("in_window", True):
+                    continue
+                f.write(f"{s['second'] + 1} {s['requests']} {s['checkouts_ok']} {s['p50']} "
+                        f"{s['p90']} {s['p99']} {s['max']}\n")
+        series.append((name, os.path.basename(dat)))
+    pg_series = []
+    for rep in pg_runs:
+        dat = os.path.join(out_dir, f"{rep['name']}.dat")
+        with open(dat, "w") as f:
+            f.write("# second transactions\n")
+            for s in rep["timeline"]:
+                f.write(f"{s['second'] + 1} {s['transactions']}\n")
+        pg_series.append((rep["name"], os.path.basename(dat)))
+
+    def plot_list(items, using, style):
+        return ", ".join(f"'{dat}' using {using} with {style} title '{name}'"
+                         for name, dat in items)
+
+    flash = [s for s in series if s[0].startswith("flash-")]
+    checkouts = plot_list(flash, "1:3", "linespoints lw 2")
+    if pg_series:
+        checkouts += ", " + plot_list(pg_series, "1:2", "lines dt 2 lw 2")
+    latency = (plot_list(flash, "1:6", "linespoints lw 2") + ", " +
+               plot_list([(n + " p50", d) for n, d in flash], "1:4", "lines dt 2"))
+    script = f"""
+set terminal pngcairo size 1100,600 font 'sans,10'
+set grid
+set key outside right
+set xlabel 'second of the run'
+
+set output 'throughput.png'
+set title 'Completed checkouts per second (tandem flash sale vs PostgreSQL conventional design)'
+set ylabel 'checkouts / s'
+plot {checkouts}
+
+set output 'requests.png'
+set title 'HTTP requests per second'
+set ylabel 'requests / s'
+plot {plot_list(series, '1:2', 'linespoints lw 2')}
+
+set output 'latency.png'
+set title 'Latency per second, all request kinds: p99 (solid) and p50 (dashed)'
+set ylabel 'ms'
+set logscale y
+plot {latency}
+"""
+    with open(os.path.join(out_dir, "plots.gp"), "w") as f:
+        f.write(script)
+    r = subprocess.run(["gnuplot", "plots.gp"], cwd=out_dir, capture_output=True, text=True,
+                       timeout=120)
+    if r.returncode != 0:
+        log(f"gnuplot failed: {r.stderr[-1000:]}")
+        return []
+    return ["throughput.png", "requests.png", "latency.png"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+def summary_of(rep):
+    """The figures of one load run, without its timeline."""
+    kinds = {k: {"count": v["count"], "per_second": round(v["per_second"], 1),
+                 "status_counts": v["status_counts"],
+                 "latency_ms": {q: round(x, 3) for q, x in v["latency_ms"].items()}}
+             for k, v in rep["kinds"].items()}
+    return {"scenario": rep["scenario"], "mode": rep["mode"], "rate": rep["rate"],
+            "connections": rep["connections"], "window_seconds": round(rep["window_seconds"], 2),
+            "requests": rep["requests"],
+            "requests_per_second": round(rep["requests_per_second"], 1),
+            "checkouts_ok": rep["checkouts_ok"],
+            "checkouts_per_second": round(rep["checkouts_per_second"], 1),
+            "status_counts": rep["status_counts"], "count_5xx": rep["count_5xx"],
+            "errors": rep["errors"], "latency_ms": rep["latency_ms"], "kinds": kinds,
+            "cpu": rep.get("cpu"), "samples": rep.get("samples"),
+            "server_threads": rep.get("server_threads"),
+            "json_file": rep["json_file"], "orders_file": rep["orders_file"]}
+
+
+class Checks:
+    def __init__(self):
+        self.items = []
+
+    def add(self, name, ok, detail=""):
+        self.items.append({"name": name, "ok": bool(ok), "detail": detail})
+        log(f"check {'ok  ' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}")
+
+    def ok(self):
+        return all(c["ok"] for c in self.items)
+
+
+def p99(rep, kind):
+    k = rep["kinds"].get(kind)
+    return k["latency_ms"]["p99"] if k else None
+
+
+def fmt(x, digits=1):
+    if x is None:
+        return "–"
+    if isinstance(x, (int,)) or (isinstance(x, float) and digits == 0):
+        return f"{x:,.0f}"
+    return f"{x:,.{digits}f}"
+
+
+def summary_markdown(results):
+    lines = []
+    lines.append("| run | connections | checkouts/s | requests/s | p99 cart ms | p99 add ms "
+                 "| p99 checkout ms | p99 all ms | statuses | 5xx | transport errors "
+                 "| server cores (busiest thread) | loadgen cores | other work cores |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    for name, s in results["runs"].items():
+        k = s["kinds"]
+
+        def kp(kind):
+            return k[kind]["latency_ms"]["p99"] if kind in k else None
+        first = kp("cart_create") if "cart_create" in k else kp("healthz") or kp("search")
+        statuses = " ".join(f"{c}:{n}" for c, n in sorted(s["status_counts"].items()))
+        cpu = s.get("cpu") or {}
+        lines.append(
+            f"| {name} | {s['connections']} | {fmt(s['checkouts_per_second'], 0)} | "
+            f"{fmt(s['requests_per_second'], 0)} | {fmt(first, 2)} | {fmt(kp('cart_add'), 2)} | "
+            f"{fmt(kp('checkout'), 2)} | {fmt(s['latency_ms']['p99'], 2)} | {statuses} | "
+            f"{s['count_5xx']} | {sum(s['errors'].values())} | "
+            f"{cpu.get('server_cores', '–')} ({cpu.get('server_busiest_thread_cores', '–')}) | "
+            f"{cpu.get('loadgen_cores', '–')} | {cpu.get('other_cores', '–')} |")
+    if results.get("postgres", {}).get("runs"):
+        lines.append("")
+        lines.append("| conventional (PostgreSQL, pgbench) | clients | hot SKUs | checkouts/s "
+                     "| p50 ms | p99 ms | max ms | failed |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for r in results["postgres"]["runs"]:
+            lat = r["latency_ms"]
+            lines.append(f"| {r['name']} | {r['clients']} | {r['hot_skus']} | {fmt(r['tps'], 0)} | "
+                         f"{fmt(lat['p50'], 2)} | {fmt(lat['p99'], 2)} | {fmt(lat['max'], 2)} | "
+                         f"{r['failed']} |")
+    if results.get("comparison"):
+        lines.append("")
+        lines.append("| connections / clients | tandem checkouts/s | conventional checkouts/s "
+                     "| ratio | tandem p99 checkout ms | conventional p99 ms |")
+        lines.append("|---:|---:|---:|---:|---:|---:|")
+        for c in results["comparison"]:
+            lines.append(f"| {c['clients']} | {fmt(c['tandem_checkouts_per_second'], 0)} | "
+                         f"{fmt(c['conventional_checkouts_per_second'], 0)} | "
+                         f"{fmt(c['ratio'], 1)}× | {fmt(c['tandem_p99_checkout_ms'], 2)} | "
+                         f"{fmt(c['conventional_p99_ms'], 2)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Tandem benchmark runner (see docs/performance.md)")
+    ap.add_argument("--quick", action="store_true", help="tiny setting, a few seconds")
+    ap.add_argument("--out", help="results folder (default bench/results; --quick: a temp dir)")
+    ap.add_argument("--bin", help="tandem binary (default: build it, build/release/...)")
+    ap.add_argument("--loadgen", help="tandem-loadgen binary (default: build/release/bench/...)")
+    ap.add_argument("--no-build", action="store_true", help="use the binaries as they are")
+    ap.add_argument("--lock", default=None,
+                    help=f"machine lock file (default {DEFAULT_LOCK}; --quick: none)")
+    ap.add_argument("--no-lock", action="store_true", help="take no machine lock")
+    ap.add_argument("--server-threads", type=int, default=0,
+                    help="tandem serve --threads (default: the server's own default)")
+    ap.add_argument("--connections", help="flash-sale connection counts, e.g. 64,256,1024")
+    ap.add_argument("--flash-seconds", type=float, help="seconds per flash-sale run")
+    ap.add_argument("--loadgen-threads", type=int, default=1, help="load generator threads")
+    ap.add_argument("--open-rate", type=float, default=0,
+                    help="open-loop sessions/s (default: half the closed-loop 256 throughput)")
+    ap.add_argument("--skip-pg", action="store_true", help="no PostgreSQL comparison")
+    ap.add_argument("--skip-extra", action="store_true",
+                    help="only the flash sale and the sell-out (no open loop, browse, ceiling, "
+                         "server-threads sweep)")
+    ap.add_argument("--sweep-threads",
+                    help="after the main runs, the flash sale again with tandem serve --threads "
+                         "N for each N (default 8,256; --quick: 16; skipped with "
+                         "--server-threads)")
+    ap.add_argument("--quiet-wait", type=float, default=None,
+                    help="before each load run, wait up to this many seconds for other work on "
+                         "the machine to stop (default 60; --quick: 0)")
+    ap.add_argument("--tmp", help="where the data folders go (default: the system temp dir)")
+    ap.add_argument("--keep-data", action="store_true", help="keep the tandem data folder")
+    args = ap.parse_args(argv)
+
+    p = dict(QUICK if args.quick else FULL)
+    if args.connections:
+        p["flash_connections"] = [int(x) for x in args.connections.split(",") if x]
+    if args.flash_seconds:
+        p["flash_seconds"] = args.flash_seconds
+    if args.sweep_threads is not None:
+        p["sweep_threads"] = [int(x) for x in args.sweep_threads.split(",") if x]
+    lock_path = None if args.no_lock else (args.lock or (None if args.quick else DEFAULT_LOCK))
+    machine = Machine(lock_path)
+    out_dir = args.out or (tempfile.mkdtemp(prefix="tandem-bench-quick-") if args.quick
+                           else os.path.join(REPO, "bench", "results"))
+    os.makedirs(out_dir, exist_ok=True)
+    started = time.monotonic()
+    # --quick without --bin/--loadgen: the release build if there is one, else the debug build.
+    flavour = "release"
+    if args.quick and not os.path.exists(os.path.join(REPO, "build", "release", "bench",
+                                                      "tandem-loadgen")):
+        flavour = "debug"
+    tandem_bin = args.bin or os.path.join(REPO, "build", flavour, "src", "tandem", "tandem")
+    loadgen_bin = args.loadgen or os.path.join(REPO, "build", flavour, "bench", "tandem-loadgen")
+    results = {"started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+               "quick": args.quick, "parameters": p, "runs": {}}
+    checks = Checks()
+
+    # 1. build
+    if not args.quick and not args.no_build and not args.bin and not args.loadgen:
+        log("building the release binary and the load generator")
+        with machine.lock("build"):
+            run(["make", "-C", REPO, "build-release"], timeout=1800, capture=True)
+            run(["cmake", "--build", os.path.join(REPO, "build", "release"), "--target",
+                 "tandem-loadgen", f"-j{os.cpu_count() or 2}"], timeout=1800, capture=True)
+    for b in (tandem_bin, loadgen_bin):
+        if not os.access(b, os.X_OK):
+            raise SetupError(f"{b} is missing: build it (make build-release; cmake --build "
+                             "build/release --target tandem-loadgen) or give --bin/--loadgen")
+    results["binaries"] = {"tandem": tandem_bin, "loadgen": loadgen_bin}
+    quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0 if args.quick else 60)
+    lg = Loadgen(loadgen_bin, machine, out_dir, quiet_wait=quiet_wait)
+    lg_extra = ["--threads", args.loadgen_threads] if args.loadgen_threads > 1 else []
+
+    tmp_root = tempfile.mkdtemp(prefix="tandem-bench-", dir=args.tmp)
+    data_dir = os.path.join(tmp_root, "data")
+    os.makedirs(data_dir)
+    results["machine"] = machine_info(data_dir)
+    with machine.lock("fdatasync probe"):
+        results["machine"]["fdatasync_per_second"] = round(
+            fdatasync_rate(data_dir, 0.5 if args.quick else 2.0))
+    log(f"machine: {results['machine']}")
+
+    server_args = ["--threads", str(args.server_threads)] if args.server_threads else []
+    server = Tandem(tandem_bin, data_dir, server_args)
+    lg.server = server
+    pg = None
+    try:
+        server.cli("user", "add", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD,
+                   "--role", "admin", "--name", "Bench admin")
+        server.start()
+        results["server"] = {"args": server_args or ["(defaults)"], "port": server.port}
+        log(f"tandem serving on 127.0.0.1:{server.port} {' '.join(server_args)}")
+
+        # 3. seed
+        manifest = lg.seed(server.port, os.path.join(out_dir, "manifest.json"), p,
+                           p["seed_connections"])
+        hot = manifest["hot_skus"]
+        sellout_sku = manifest["sellout_skus"][0]
+        files = {}
+        for key, values in (("hot", hot), ("normal", manifest["normal_skus"]),
+                            ("products", manifest["product_ids"])):
+            files[key] = os.path.join(out_dir, f"{key}.txt")
+            with open(files[key], "w") as f:
+                f.write("\n".join(map(str, values)) + "\n")
+        results["seed"] = {"skus": manifest["sku_count"], "products": len(manifest["product_ids"]),
+                           "locations": manifest["locations"], "hot_skus": len(hot),
+                           "hot_stock": p["hot_stock"], "sellout_stock": p["sellout_stock"],
+                           "adjustments": manifest["adjustments"],
+                           "seconds": round(manifest["seconds"], 1)}
+
+        # 4. load
+        reports = {}
+        for c in p["flash_connections"]:
+            name = f"flash-{c}"
+            for k in range(2, 100):
+                if name not in reports:
+                    break
+                name = f"flash-{c}-{k}"
+            reports[name] = lg.run(name, server.port, "flash", c, p["flash_seconds"],
+                                   skus=files["hot"], extra=lg_extra)
+        if not args.skip_extra:
+            base = reports.get(f"flash-{p['open_connections']}") or next(iter(reports.values()))
+            rate = args.open_rate or max(1.0, round(base["checkouts_per_second"] / 2, -1))
+            reports["flash-open"] = lg.run("flash-open", server.port, "flash",
+                                           p["open_connections"], p["open_seconds"],
+                                           skus=files["hot"], rate=rate, extra=lg_extra)
+            reports["browse"] = lg.run("browse", server.port, "browse", p["browse_connections"],
+                                       p["browse_seconds"], skus=files["normal"],
+                                       products=files["products"], orders=False, extra=lg_extra)
+            reports["ceiling-healthz"] = lg.run("ceiling-healthz", server.port, "healthz",
+                                                p["ceiling_connections"], p["ceiling_seconds"],
+                                                orders=False, extra=lg_extra)
+        reports["sellout"] = lg.run("sellout", server.port, "flash", p["sellout_connections"],
+                                    p["sellout_seconds"], skus=sellout_sku, extra=lg_extra)
+        # The server's HTTP threads block while their write waits for the group commit: the same
+        # flash sale with more threads (the server restarted on the same data).
+        if not args.skip_extra and not args.server_threads:
+            for threads in p["sweep_threads"]:
+                rc = server.stop()
+                if rc != 0:
+                    checks.add(f"graceful stop before --threads {threads}", False, f"exit {rc}")
+                server.extra = ["--threads", str(threads)]
+                server.start()
+                name = f"flash-{p['sweep_connections']}-threads-{threads}"
+                reports[name] = lg.run(name, server.port, "flash", p["sweep_connections"],
+                                       p["sweep_seconds"], skus=files["hot"], extra=lg_extra)
+                reports[name]["server_threads"] = threads
+        for name, rep in reports.items():
+            results["runs"][name] = summary_of(rep)
+
+        # 5. verify
+        order_files = [os.path.join(out_dir, r["orders_file"]) for r in reports.values()
+                       if r.get("orders_file")]
+        v = lg.verify(server.port, order_files, p["verify_connections"])
+        results["verify_orders"] = v
+        checks.add("every order answered 201 exists with its SKU", v["ok"],
+                   f"{v['found']} of {v['orders']} found, {v['wrong_sku']} with another SKU, "
+                   f"{v['duplicate_ids']} duplicate ids")
+        total_5xx = sum(r["count_5xx"] for r in reports.values())
+        total_errors = sum(r["error_count"] for r in reports.values())
+        checks.add("no 5xx answer in any run", total_5xx == 0, f"{total_5xx} 5xx")
+        checks.add("no transport error (timeout, reset) in any run", total_errors == 0,
+                   f"{total_errors} errors")
+
+        answered = {}
+        for r in reports.values():
+            if r.get("orders_file"):
+                for sku, n in read_orders(os.path.join(out_dir, r["orders_file"])).items():
+                    answered[sku] = answered.get(sku, 0) + n
+        token = server.login()
+        stock_report = {}
+        oversold, mismatched = [], []
+        for sku in hot + [sellout_sku]:
+            status, body = server.request("GET", f"/api/v1/inventory?sku={sku}", token=token)
+            if status != 200:
+                raise SetupError(f"GET inventory {sku}: {status} {body}")
+            on_hand = sum(lv["on_hand"] for lv in body["items"])
+            allocated = sum(lv["allocated"] for lv in body["items"])
+            reserved = sum(lv["reserved"] for lv in body["items"])
+            negative = [lv for lv in body["items"] if lv["available"] < 0]
+            stock_report[sku] = {"stock": manifest["stock"][sku], "on_hand": on_hand,
+                                 "allocated": allocated, "reserved": reserved,
+                                 "answered_201": answered.get(sku, 0)}
+            if allocated + reserved > on_hand or negative or allocated > manifest["stock"][sku]:
+                oversold.append(sku)
+            if allocated != answered.get(sku, 0):
+                mismatched.append(sku)
+        results["stock"] = stock_report
+        checks.add("no SKU sold more than it had (allocated + reserved <= on hand)",
+                   not oversold, f"oversold: {oversold}" if oversold else
+                   f"{len(stock_report)} SKUs checked")
+        checks.add("units allocated = orders answered 201, per SKU", not mismatched,
+                   f"mismatch: {[(s, stock_report[s]) for s in mismatched][:5]}"
+                   if mismatched else "")
+
+        so = reports["sellout"]
+        add = so["kinds"].get("cart_add", {"status_counts": {}, "latency_ms": {}})
+        add_status = add["status_counts"]
+        checkout_status = so["kinds"].get("checkout", {"status_counts": {}})["status_counts"]
+        sold = stock_report[sellout_sku]["allocated"]
+        refused = int(add_status.get("409", 0))
+        results["sellout_result"] = {
+            "stock": p["sellout_stock"], "sold": sold, "checkouts_201": so["checkouts_ok"],
+            "add_statuses": add_status, "checkout_statuses": checkout_status,
+            "refused_409": refused, "add_p99_ms": add["latency_ms"].get("p99"),
+            "add_max_ms": add["latency_ms"].get("max")}
+        checks.add("sell-out: exactly the stock sold",
+                   sold == p["sellout_stock"] and so["checkouts_ok"] == p["sellout_stock"],
+                   f"{sold} allocated, {so['checkouts_ok']} answered 201, stock "
+                   f"{p['sellout_stock']}")
+        checks.add("sell-out: every other attempt answered 409",
+                   set(add_status) <= {"201", "409"} and int(add_status.get("201", 0)) ==
+                   p["sellout_stock"] and set(checkout_status) <= {"201"} and refused > 0,
+                   f"add {add_status}, checkout {checkout_status}, add p99 "
+                   f"{add['latency_ms'].get('p99')} ms")
+
+        rc = server.stop()
+        checks.add("graceful stop", rc == 0, f"exit code {rc}")
+        code, text = server.check()
+        checks.add("tandem check clean after the run", code == 0, text.splitlines()[-1] if text
+                   else "")
+
+        # 6. PostgreSQL
+        if args.skip_pg:
+            results["postgres"] = {"skipped": "--skip-pg"}
+        elif not find_pg_bin()[0]:
+            results["postgres"] = {"skipped": "PostgreSQL not installed"}
+            log("PostgreSQL not installed: no comparison (bench/run.sh installs it)")
+        else:
+            pg = Postgres(args.tmp)
+            log(f"PostgreSQL {pg.version} throwaway cluster on 127.0.0.1:{pg.port}")
+            with machine.lock("postgres start"):
+                pg.start()
+            pg_runs = []
+            for c in p["pg_clients"]:
+                pg_runs.append(pg.pgbench(machine, f"pg-{c}", c, p["pg_seconds"], 20, quiet_wait))
+            if p["pg_single_clients"]:
+                pg_runs.append(pg.pgbench(machine, f"pg-1sku-{p['pg_single_clients']}",
+                                          p["pg_single_clients"], p["pg_seconds"], 1,
+                                          quiet_wait))
+            results["postgres"] = {"version": pg.version, "settings": pg.settings(),
+                                   "script": PG_SCRIPT.format(skus=20), "runs": pg_runs}
+            pg.stop()
+            pg = None
+            comparison = []
+            for r in pg_runs:
+                t = results["runs"].get(f"flash-{r['clients']}")
+                if t and r["hot_skus"] == 20 and r["tps"]:
+                    comparison.append({
+                        "clients": r["clients"],
+                        "tandem_checkouts_per_second": t["checkouts_per_second"],
+                        "conventional_checkouts_per_second": r["tps"],
+                        "ratio": t["checkouts_per_second"] / r["tps"],
+                        "tandem_p99_checkout_ms": t["kinds"].get("checkout", {}).get(
+                            "latency_ms", {}).get("p99"),
+                        "conventional_p99_ms": r["latency_ms"]["p99"]})
+            results["comparison"] = comparison
+
+        # 7. plots and summary
+        plot_runs = [(n, reports[n]) for n in reports if n.startswith("flash-") or
+                     n == "ceiling-healthz"]
+        results["plots"] = write_plots(
+            out_dir, plot_runs, results.get("postgres", {}).get("runs", []))
+    finally:
+        if server.alive():
+            server.kill9()
+        if pg is not None:
+            pg.stop()
+        if not args.keep_data:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+        else:
+            log(f"data kept in {data_dir}")
+
+    ceiling = results["runs"].get("ceiling-healthz")
+    flash256 = results["runs"].get("flash-256")
+    if ceiling and flash256:
+        results["ceiling"] = {
+            "healthz_requests_per_second": ceiling["requests_per_second"],
+            "flash_256_requests_per_second": flash256["requests_per_second"],
+            "fraction": flash256["requests_per_second"] / ceiling["requests_per_second"]}
+    results["checks"] = checks.items
+    results["ok"] = checks.ok()
+    results["seconds"] = round(time.monotonic() - started, 1)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    md = summary_markdown(results)
+    with open(os.path.join(out_dir, "summary.md"), "w") as f:
+        f.write(md)
+    print()
+    print(md)
+    if results.get("ceiling"):
+        c = results["ceiling"]
+        print(f"ceiling: GET /healthz {c['healthz_requests_per_second']:,.0f} requests/s; "
+              f"the flash sale at 256 connections reaches {c['fraction'] * 100:.0f} % of it "
+              "in requests/s")
+    s = results.get("sellout_result")
+    if s:
+        print(f"sell-out: {s['sold']} of {s['stock']} sold, {s['refused_409']} attempts answered "
+              f"409 (add p99 {s['add_p99_ms']} ms)")
+    print(f"\n{'ALL CHECKS PASSED' if results['ok'] else 'SOME CHECKS FAILED'} in "
+          f"{results['seconds']:.0f} s; results in {out_dir}")
+    return 0 if results["ok"] else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except SetupError as e:
+        log(f"error: {e}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

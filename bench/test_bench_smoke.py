@@ -1,0 +1,100 @@
+"""Smoke test of the benchmark tooling (issue 4): `bench/run.sh --quick` end to end.
+
+It proves that the load generator, the seeder, the verifier, the runner's checks, the report and
+(when PostgreSQL is installed) the pgbench comparison work. It never asserts a timing.
+
+Binaries: TANDEM_BIN (default: the debug build) and TANDEM_LOADGEN (default: the tandem-loadgen
+of the same build folder). Run:  /usr/bin/python3 -m pytest -q bench/test_bench_smoke.py
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("TANDEM_BIN", os.path.join(REPO, "build", "debug", "src", "tandem", "tandem"))
+LOADGEN = os.environ.get(
+    "TANDEM_LOADGEN",
+    os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(BIN)))),
+                 "bench", "tandem-loadgen"))
+
+LATENCY_FIELDS = {"p50", "p90", "p99", "p99_9", "max", "mean"}
+REPORT_FIELDS = {"scenario", "mode", "connections", "duration_seconds", "window_seconds",
+                 "requests", "requests_per_second", "checkouts_ok", "checkouts_per_second",
+                 "status_counts", "count_5xx", "errors", "latency_ms", "kinds", "timeline"}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    for path in (BIN, LOADGEN):
+        if not os.access(path, os.X_OK):
+            pytest.fail(f"{path} is missing: build it first (cmake --build build/debug)")
+    out = tmp_path_factory.mktemp("bench-quick")
+    r = subprocess.run(["/bin/sh", os.path.join(REPO, "bench", "run.sh"), "--quick", "--out",
+                        str(out), "--bin", BIN, "--loadgen", LOADGEN],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"run.sh --quick exited with {r.returncode}\n" \
+                              f"{r.stdout[-6000:]}\n{r.stderr[-3000:]}"
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_every_check_passed(quick):
+    _, results = quick
+    assert results["ok"], [c for c in results["checks"] if not c["ok"]]
+    names = {c["name"] for c in results["checks"]}
+    assert any("every order answered 201 exists" in n for n in names)
+    assert any("tandem check" in n for n in names)
+    assert any("sell-out" in n for n in names)
+
+
+def test_load_reports_have_the_fields(quick):
+    out, results = quick
+    expected = {"flash-4", "flash-16", "flash-open", "browse", "ceiling-healthz", "sellout"}
+    assert expected <= set(results["runs"]), results["runs"].keys()
+    for name in expected:
+        with open(out / results["runs"][name]["json_file"]) as f:
+            report = json.load(f)
+        assert REPORT_FIELDS <= set(report), (name, REPORT_FIELDS - set(report))
+        assert report["requests"] > 0, name
+        assert report["count_5xx"] == 0, (name, report["status_counts"])
+        assert not any(code.startswith("5") for code in report["status_counts"]), name
+        assert LATENCY_FIELDS <= set(report["latency_ms"]), name
+        for kind, k in report["kinds"].items():
+            assert LATENCY_FIELDS <= set(k["latency_ms"]), (name, kind)
+            assert k["count"] == sum(k["status_counts"].values()), (name, kind)
+        assert report["timeline"] and {"second", "requests", "checkouts_ok", "p50", "p99"} <= \
+            set(report["timeline"][0]), name
+    assert results["runs"]["flash-open"]["mode"] == "open"
+    flash = results["runs"]["flash-4"]
+    assert set(flash["kinds"]) >= {"cart_create", "cart_add", "checkout", "session"}
+    assert flash["checkouts_ok"] > 0
+    with open(out / flash["orders_file"]) as f:
+        assert len(f.read().splitlines()) == flash["checkouts_ok"]
+    assert set(results["runs"]["browse"]["kinds"]) >= {"search", "product", "cart_add",
+                                                       "cart_view"}
+
+
+def test_sellout_sold_exactly_the_stock(quick):
+    _, results = quick
+    s = results["sellout_result"]
+    assert s["sold"] == s["stock"] == s["checkouts_201"]
+    assert set(s["add_statuses"]) <= {"201", "409"} and s["refused_409"] > 0
+
+
+def test_summary_and_postgres(quick):
+    out, results = quick
+    assert (out / "summary.md").read_text().startswith("| run |")
+    pg = results["postgres"]
+    if "skipped" not in pg:
+        assert pg["runs"] and pg["runs"][0]["transactions"] > 0 and pg["runs"][0]["failed"] == 0
+        assert results["comparison"]
+
+
+def test_loadgen_refuses_bad_options():
+    r = subprocess.run([LOADGEN, "run", "--connections", "0"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2 and "--connections" in r.stderr
+    r = subprocess.run([LOADGEN, "--help"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "usage" in r.stdout
