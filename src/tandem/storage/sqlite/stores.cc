@@ -372,9 +372,11 @@ constexpr Query kListOrders{"list_orders",
     "     OR name LIKE ?4 ESCAPE '\\') "
     "AND (?5 = 0 OR id < ?5) ORDER BY id DESC LIMIT ?6"};
 constexpr Query kRecentOrderOfCustomer{"recent_order_of_customer",
-    "SELECT id FROM orders WHERE customer_id = ? AND created_ms >= ? ORDER BY id DESC LIMIT 1"};
+    "SELECT id FROM orders WHERE customer_id = ? AND created_ms >= ? "
+    "ORDER BY created_ms DESC, id DESC LIMIT 1"};
 constexpr Query kRecentOrderOfEmail{"recent_order_of_email",
-    "SELECT id FROM orders WHERE email = ? AND created_ms >= ? ORDER BY id DESC LIMIT 1"};
+    "SELECT id FROM orders WHERE email = ? AND created_ms >= ? "
+    "ORDER BY created_ms DESC, id DESC LIMIT 1"};
 constexpr Query kLinkOrders{"link_orders",
     "INSERT INTO order_links (order_id, related_id) VALUES (?, ?) ON CONFLICT DO NOTHING"};
 constexpr Query kInsertPayment{"insert_payment",
