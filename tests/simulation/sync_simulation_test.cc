@@ -347,7 +347,7 @@ class Simulation {
       if (!found.empty()) return Status(Code::kInternal, found.front());
       // Sale events: the counter equals its holds and allocations and never passes the
       // ring-fenced quantity.
-      auto event_found = inventory::FindEventDiscrepancies(tx.inventory().EventTotalsAll());
+      auto event_found = inventory::FindEventDiscrepancies(tx.inventory().EventTotalsOf(0));
       if (!event_found.empty()) return Status(Code::kInternal, event_found.front());
       // Exactly once: every applied till event is in the ledger once per line.
       auto wrong = tx.sync().EventsWithWrongLedger();

@@ -89,11 +89,16 @@ Result<int> ParseLimit(const Request& request) {
   return limit;
 }
 
-Result<int64_t> ParseCursor(const Request& request) {
-  if (request.Query("cursor").empty()) return int64_t{0};
-  Result<int64_t> c = ParseId(request.Query("cursor"));
-  if (!c.ok()) return Status(Code::kInvalidArgument, "cursor is not valid");
-  return *c;
+Result<Page> ParsePage(const Request& request) {
+  Result<int> limit = ParseLimit(request);
+  if (!limit.ok()) return limit.status();
+  Page page{*limit, 0};
+  if (!request.Query("cursor").empty()) {
+    Result<int64_t> c = ParseId(request.Query("cursor"));
+    if (!c.ok()) return Status(Code::kInvalidArgument, "cursor is not valid");
+    page.before_id = *c;
+  }
+  return page;
 }
 
 Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,

@@ -70,8 +70,12 @@ Response WriteJson(ApiContext& ctx, const Request& request, const std::string& s
 // Runs `fn` on a read snapshot and answers 200 with its JSON.
 Response ReadJson(ApiContext& ctx, const WriteFn& fn);
 
-// `cursor` from the query for lists paged by descending id: 0 when absent.
-Result<int64_t> ParseCursor(const Request& request);
+// `limit` and `cursor` of a list paged by descending id (cursor absent: from the newest).
+struct Page {
+  int limit = 0;
+  int64_t before_id = 0;
+};
+Result<Page> ParsePage(const Request& request);
 // The cursor of the next page of a list paged by descending id: the last id when the page is full.
 template <typename Item>
 Json NextCursor(const std::vector<Item>& page, int limit) {

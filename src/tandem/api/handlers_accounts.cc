@@ -97,19 +97,17 @@ Response MyOrders(ApiContext& ctx, Request& req) {
   if (!who.ok()) return Problem(who.status());
   Status allowed = RequireAccount(*who);
   if (!allowed.ok()) return Problem(allowed);
-  Result<int> limit = ParseLimit(req);
-  if (!limit.ok()) return Problem(limit.status());
-  Result<int64_t> before = ParseCursor(req);
-  if (!before.ok()) return Problem(before.status());
+  Result<Page> page = ParsePage(req);
+  if (!page.ok()) return Problem(page.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     orders::OrderFilter filter;
     filter.customer_id = who->account->id;
-    filter.before_id = *before;
-    filter.limit = *limit;
+    filter.before_id = page->before_id;
+    filter.limit = page->limit;
     Json items = Json::array();
     std::vector<orders::Order> found = tx.orders().ListOrders(filter);
     for (const auto& o : found) items.push_back(OrderJson(o, false));
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, *limit)}};
+    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
   });
 }
 

@@ -57,8 +57,8 @@ Result<catalog::ProductPatch> ReadProductBody(const Json& body, bool creating) {
   return p;
 }
 
-Json ProductWithAvailability(storage::Tx& tx, const catalog::Product& p, int64_t now_ms) {
-  inventory::Allocator allocator(tx.inventory(), now_ms);
+// The product with live availability per variant; `allocator` reads the transaction's stock.
+Json ProductWithAvailability(inventory::Allocator& allocator, const catalog::Product& p) {
   std::map<std::string, inventory::Availability> availability;
   for (const auto& v : p.variants) availability[v.sku] = allocator.AvailabilityOf(v.sku);
   return ProductJson(p, availability);
@@ -86,10 +86,10 @@ Response Search(ApiContext& ctx, Request& req) {
     bool more = ids.size() > static_cast<size_t>(*limit);
     if (more) ids.pop_back();
     Json items = Json::array();
-    int64_t now = ctx.clock.NowMs();
+    inventory::Allocator allocator(tx.inventory(), ctx.clock.NowMs());  // locations read once
     for (int64_t id : ids) {
       std::optional<catalog::Product> p = tx.catalog().FindProduct(id);
-      if (p) items.push_back(ProductWithAvailability(tx, *p, now));
+      if (p) items.push_back(ProductWithAvailability(allocator, *p));
     }
     return Json{{"items", items},
                 {"next_cursor", more ? Json(std::to_string(offset + *limit)) : Json(nullptr)}};
@@ -106,7 +106,8 @@ Response GetProduct(ApiContext& ctx, Request& req) {
     if (!p || (!p->active && !who->staff())) {
       return Status(Code::kNotFound, "no product " + std::to_string(*id));
     }
-    return ProductWithAvailability(tx, *p, ctx.clock.NowMs());
+    inventory::Allocator allocator(tx.inventory(), ctx.clock.NowMs());
+    return ProductWithAvailability(allocator, *p);
   });
 }
 
@@ -127,7 +128,8 @@ Response CreateProduct(ApiContext& ctx, Request& req) {
     Result<catalog::Product> created =
         catalog::CreateProduct(tx.catalog(), product, ctx.clock.NowMs());
     if (!created.ok()) return created.status();
-    return ProductWithAvailability(tx, *created, ctx.clock.NowMs());
+    inventory::Allocator allocator(tx.inventory(), ctx.clock.NowMs());
+    return ProductWithAvailability(allocator, *created);
   });
 }
 
@@ -144,7 +146,8 @@ Response PatchProduct(ApiContext& ctx, Request& req) {
     Result<catalog::Product> updated =
         catalog::UpdateProduct(tx.catalog(), *id, *patch, ctx.clock.NowMs());
     if (!updated.ok()) return updated.status();
-    return ProductWithAvailability(tx, *updated, ctx.clock.NowMs());
+    inventory::Allocator allocator(tx.inventory(), ctx.clock.NowMs());
+    return ProductWithAvailability(allocator, *updated);
   });
 }
 

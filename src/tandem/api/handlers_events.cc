@@ -37,6 +37,12 @@ Json StoreFreshness(ApiContext& ctx, storage::Tx& tx, int64_t now, bool* all_fre
   return stores;
 }
 
+Result<inventory::SaleEvent> FindEvent(storage::Tx& tx, int64_t id) {
+  std::optional<inventory::SaleEvent> e = tx.inventory().FindSaleEvent(id);
+  if (!e) return Status(Code::kNotFound, "no sale event " + std::to_string(id));
+  return std::move(*e);
+}
+
 Response CreateEvent(ApiContext& ctx, Request& req) {
   Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant});
   if (!who.ok()) return Problem(who.status());
@@ -112,13 +118,11 @@ Response GetEvent(ApiContext& ctx, Request& req) {
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return Problem(id.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    std::optional<inventory::SaleEvent> e = tx.inventory().FindSaleEvent(*id);
-    if (!e) return Status(Code::kNotFound, "no sale event " + std::to_string(*id));
+    Result<inventory::SaleEvent> e = FindEvent(tx, *id);
+    if (!e.ok()) return e.status();
     int64_t now = ctx.clock.NowMs();
     std::map<std::string, inventory::EventTotals> totals;
-    for (const auto& t : tx.inventory().EventTotalsAll()) {
-      if (t.event_id == *id) totals[t.sku] = t;
-    }
+    for (const auto& t : tx.inventory().EventTotalsOf(*id)) totals[t.sku] = t;
     Json skus = Json::array();
     int64_t sold_all = 0, held_all = 0;
     for (const auto& s : tx.inventory().SaleEventSkus(*id)) {
@@ -151,8 +155,8 @@ Response Readiness(ApiContext& ctx, Request& req) {
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return Problem(id.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    std::optional<inventory::SaleEvent> e = tx.inventory().FindSaleEvent(*id);
-    if (!e) return Status(Code::kNotFound, "no sale event " + std::to_string(*id));
+    Result<inventory::SaleEvent> e = FindEvent(tx, *id);
+    if (!e.ok()) return e.status();
     int64_t now = ctx.clock.NowMs();
     Json checks = Json::array();
     bool ready = true;

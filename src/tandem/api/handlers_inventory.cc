@@ -94,16 +94,14 @@ Response GetMovements(ApiContext& ctx, Request& req) {
   if (sku.empty() || !location.ok()) {
     return Problem(Status(Code::kInvalidArgument, "sku and location_id are required"));
   }
-  Result<int> limit = ParseLimit(req);
-  if (!limit.ok()) return Problem(limit.status());
-  Result<int64_t> before = ParseCursor(req);
-  if (!before.ok()) return Problem(before.status());
+  Result<Page> page = ParsePage(req);
+  if (!page.ok()) return Problem(page.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     Json items = Json::array();
     std::vector<inventory::Movement> found =
-        tx.inventory().MovementsOf(sku, *location, *before, *limit);
+        tx.inventory().MovementsOf(sku, *location, page->before_id, page->limit);
     for (const auto& m : found) items.push_back(MovementJson(m));
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, *limit)}};
+    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
   });
 }
 
@@ -188,19 +186,17 @@ Response ReceiveTransfer(ApiContext& ctx, Request& req) {
 Response ListTransfers(ApiContext& ctx, Request& req) {
   Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
-  Result<int> limit = ParseLimit(req);
-  if (!limit.ok()) return Problem(limit.status());
-  Result<int64_t> before = ParseCursor(req);
-  if (!before.ok()) return Problem(before.status());
+  Result<Page> page = ParsePage(req);
+  if (!page.ok()) return Problem(page.status());
   std::string status = req.Query("status");
   if (!status.empty() && status != "in_transit" && status != "received") {
     return Problem(Status(Code::kInvalidArgument, "status must be in_transit or received"));
   }
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     Json items = Json::array();
-    std::vector<inventory::Transfer> found = tx.inventory().Transfers(status, *before, *limit);
+    std::vector<inventory::Transfer> found = tx.inventory().Transfers(status, page->before_id, page->limit);
     for (const auto& t : found) items.push_back(TransferJson(t));
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, *limit)}};
+    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
   });
 }
 

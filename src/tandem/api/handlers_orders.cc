@@ -213,10 +213,10 @@ Result<OrderAccess> AuthorizeOrder(const orders::Order& order, const Request& re
 Response ListOrders(ApiContext& ctx, Request& req) {
   Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
-  Result<int> limit = ParseLimit(req);
-  if (!limit.ok()) return Problem(limit.status());
+  Result<Page> page = ParsePage(req);
+  if (!page.ok()) return Problem(page.status());
   orders::OrderFilter filter;
-  filter.limit = *limit;
+  filter.limit = page->limit;
   if (!req.Query("channel").empty()) filter.channel = req.Query("channel");
   if (!req.Query("status").empty()) {
     filter.status = orders::ParseStatus(req.Query("status"));
@@ -226,9 +226,7 @@ Response ListOrders(ApiContext& ctx, Request& req) {
   if (filter.text.size() > kSearchQueryBytesMax) {
     return Problem(Status(Code::kInvalidArgument, "q is longer than 200 bytes"));
   }
-  Result<int64_t> before = ParseCursor(req);
-  if (!before.ok()) return Problem(before.status());
-  filter.before_id = *before;
+  filter.before_id = page->before_id;
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     Json items = Json::array();
     std::vector<orders::Order> found = tx.orders().ListOrders(filter);

@@ -235,38 +235,34 @@ Response SyncStatus(ApiContext& ctx, Request& req) {
 Response ListConflicts(ApiContext& ctx, Request& req) {
   Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
   if (!who.ok()) return Problem(who.status());
-  Result<int> limit = ParseLimit(req);
-  if (!limit.ok()) return Problem(limit.status());
+  Result<Page> page = ParsePage(req);
+  if (!page.ok()) return Problem(page.status());
   std::optional<int64_t> location;
   if (!req.Query("location_id").empty()) {
     Result<int64_t> id = ParseId(req.Query("location_id"));
     if (!id.ok()) return Problem(Status(Code::kInvalidArgument, "location_id is not an id"));
     location = *id;
   }
-  Result<int64_t> before = ParseCursor(req);
-  if (!before.ok()) return Problem(before.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     Json items = Json::array();
-    std::vector<sync::Conflict> found = tx.sync().ListConflicts(location, *before, *limit);
+    std::vector<sync::Conflict> found = tx.sync().ListConflicts(location, page->before_id, page->limit);
     for (const auto& c : found) items.push_back(ConflictJson(c));
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, *limit)}};
+    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
   });
 }
 
 Response ListContactTasks(ApiContext& ctx, Request& req) {
   Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps});
   if (!who.ok()) return Problem(who.status());
-  Result<int> limit = ParseLimit(req);
-  if (!limit.ok()) return Problem(limit.status());
+  Result<Page> page = ParsePage(req);
+  if (!page.ok()) return Problem(page.status());
   std::string status = req.Query("status");
   if (!status.empty() && status != "open" && status != "done") {
     return Problem(Status(Code::kInvalidArgument, "status must be open or done"));
   }
-  Result<int64_t> before = ParseCursor(req);
-  if (!before.ok()) return Problem(before.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     Json items = Json::array();
-    std::vector<notify::ContactTask> tasks = tx.notify().ListContactTasks(status, *before, *limit);
+    std::vector<notify::ContactTask> tasks = tx.notify().ListContactTasks(status, page->before_id, page->limit);
     for (const auto& t : tasks) {
       items.push_back({{"id", t.id},
                        {"order_id", t.order_id},
@@ -276,20 +272,18 @@ Response ListContactTasks(ApiContext& ctx, Request& req) {
                        {"status", t.status},
                        {"created_at", FormatTimestamp(t.created_ms)}});
     }
-    return Json{{"items", items}, {"next_cursor", NextCursor(tasks, *limit)}};
+    return Json{{"items", items}, {"next_cursor", NextCursor(tasks, page->limit)}};
   });
 }
 
 Response ListOutbox(ApiContext& ctx, Request& req) {
   Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kOps});
   if (!who.ok()) return Problem(who.status());
-  Result<int> limit = ParseLimit(req);
-  if (!limit.ok()) return Problem(limit.status());
-  Result<int64_t> before = ParseCursor(req);
-  if (!before.ok()) return Problem(before.status());
+  Result<Page> page = ParsePage(req);
+  if (!page.ok()) return Problem(page.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     Json items = Json::array();
-    std::vector<notify::OutboxMessage> found = tx.notify().ListOutbox(*before, *limit);
+    std::vector<notify::OutboxMessage> found = tx.notify().ListOutbox(page->before_id, page->limit);
     for (const auto& m : found) {
       items.push_back({{"id", m.id},
                        {"kind", m.kind},
@@ -300,7 +294,7 @@ Response ListOutbox(ApiContext& ctx, Request& req) {
                        {"status", m.status},
                        {"created_at", FormatTimestamp(m.created_ms)}});
     }
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, *limit)}};
+    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
   });
 }
 

@@ -141,7 +141,7 @@ Result<int> CheckInventory(storage::Database& db, std::string* report) {
   std::vector<std::string> found;
   Status s = db.Read([&](storage::Tx& tx) {
     found = inventory::FindDiscrepancies(tx.inventory().Totals());
-    for (std::string& d : inventory::FindEventDiscrepancies(tx.inventory().EventTotalsAll())) {
+    for (std::string& d : inventory::FindEventDiscrepancies(tx.inventory().EventTotalsOf(0))) {
       found.push_back(std::move(d));
     }
     // Exactly once: every applied till event is in the ledger once per line.

@@ -224,7 +224,8 @@ class InventoryStore {
                             const std::string& sku) = 0;
   virtual void AddPurchase(int64_t event_id, const std::string& customer_key,
                            const std::string& sku, int64_t qty) = 0;
-  virtual std::vector<EventTotals> EventTotalsAll() = 0;
+  // Event counters with their sums: of one event, or of every event when `event_id` is 0.
+  virtual std::vector<EventTotals> EventTotalsOf(int64_t event_id) = 0;
 
   virtual int64_t InsertTransfer(const Transfer& transfer) = 0;
   virtual std::optional<Transfer> FindTransfer(int64_t id) = 0;

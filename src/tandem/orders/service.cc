@@ -108,6 +108,7 @@ Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id) {
   view.holds = ctx.inventory.HoldsOfCart(cart_id);
   Money subtotal{0, kShopCurrencyDefault};
   bool first = true;
+  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
   for (const CartLine& line : cart->lines) {
     std::optional<catalog::Variant> variant = ctx.catalog.FindVariant(line.sku);
     TANDEM_CHECK(variant.has_value());
@@ -118,7 +119,6 @@ Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id) {
       if (h.sku == line.sku && h.expires_ms > ctx.now_ms) lv.held += h.quantity;
     }
     if (lv.held < line.quantity && cart->open) {
-      inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
       int64_t online = allocator.AvailabilityOf(line.sku).online;
       // During a sale event only what is left of the ring-fenced quantity can be held again.
       if (auto cap = ctx.inventory.ActiveEventSku(line.sku, ctx.now_ms)) {

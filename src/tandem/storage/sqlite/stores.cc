@@ -243,7 +243,7 @@ constexpr Query kEventTotals{"sale_event_totals",
     "    AND h.sku = s.sku),"
     "  (SELECT COALESCE(SUM(quantity), 0) FROM allocations a WHERE a.event_id = s.event_id"
     "    AND a.sku = s.sku AND (a.open = 1 OR a.shipped = 1)) "
-    "FROM sale_event_skus s ORDER BY s.event_id, s.sku"};
+    "FROM sale_event_skus s WHERE ?1 = 0 OR s.event_id = ?1 ORDER BY s.event_id, s.sku"};
 
 constexpr Query kInsertTransfer{"insert_transfer",
     "INSERT INTO transfers (sku, from_location_id, to_location_id, quantity, status, note, "
@@ -783,9 +783,9 @@ void SqliteInventoryStore::AddPurchase(int64_t event_id, const std::string& cust
   c_.Exec(kAddPurchase, event_id, customer_key, sku, qty);
 }
 
-std::vector<inventory::EventTotals> SqliteInventoryStore::EventTotalsAll() {
+std::vector<inventory::EventTotals> SqliteInventoryStore::EventTotalsOf(int64_t event_id) {
   std::vector<inventory::EventTotals> out;
-  Rows r = c_.Select(kEventTotals);
+  Rows r = c_.Select(kEventTotals, event_id);
   while (r.Next()) out.push_back({r.Int(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5)});
   return out;
 }

@@ -76,7 +76,7 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
                     const std::string& sku) override;
   void AddPurchase(int64_t event_id, const std::string& customer_key, const std::string& sku,
                    int64_t qty) override;
-  std::vector<inventory::EventTotals> EventTotalsAll() override;
+  std::vector<inventory::EventTotals> EventTotalsOf(int64_t event_id) override;
   int64_t InsertTransfer(const inventory::Transfer& transfer) override;
   std::optional<inventory::Transfer> FindTransfer(int64_t id) override;
   bool MarkTransferReceived(int64_t id, int64_t now_ms) override;
