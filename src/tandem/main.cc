@@ -95,9 +95,13 @@ int main(int argc, char** argv) {
   app.add_option("--data", config.data_dir, "Data folder")->envname("TANDEM_DATA");
   app.add_option("--listen", config.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->envname("TANDEM_LISTEN");
-  app.add_option("--threads", config.threads, "HTTP threads (0: automatic)")
+  app.add_option("--threads", config.threads,
+                 "Worker threads for requests that wait on the database (0: automatic)")
       ->envname("TANDEM_THREADS")
       ->check(CLI::Range(0, 256));
+  app.add_option("--io-threads", config.io_threads, "HTTP I/O threads (0: one per core)")
+      ->envname("TANDEM_IO_THREADS")
+      ->check(CLI::Range(0, 64));
   app.add_option("--hold-ttl-seconds", config.hold_ttl_seconds, "Lifetime of a cart's holds")
       ->envname("TANDEM_HOLD_TTL_SECONDS")
       ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));

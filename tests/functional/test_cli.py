@@ -155,7 +155,7 @@ def test_settings_come_from_flags_then_environment_then_config_file(data):
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
-        m = re.search(r"with (\d+) threads", open(err).read())
+        m = re.search(r"and (\d+) worker threads", open(err).read())
         return int(m.group(1))
 
     assert threads_used() == 3

@@ -10,7 +10,7 @@
 namespace tandem::api {
 
 Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
-    : ctx_{db, clock, options, metrics_} {
+    : ctx_{db, clock, options, metrics_}, workers_(options.worker_threads) {
   AddAccountRoutes(router_, ctx_);
   AddCatalogRoutes(router_, ctx_);
   AddInventoryRoutes(router_, ctx_);
@@ -18,8 +18,8 @@ Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
   AddOrderRoutes(router_, ctx_);
   AddSyncRoutes(router_, ctx_);
   AddEventRoutes(router_, ctx_);
-  router_.Add("GET", "/healthz", [](Request&) {
-    return JsonResponse(200, Json{{"status", "ok"}});
+  router_.AddAsync("GET", "/healthz", [](Request&, Respond respond) {
+    respond(JsonResponse(200, Json{{"status", "ok"}}));
   });
   router_.Add("GET", "/readyz", [this](Request&) {
     if (!ready_.load()) return Problem(Status(Code::kUnavailable, "not ready"));
@@ -47,54 +47,74 @@ Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
   });
 }
 
-Response Api::Dispatch(Request& request, std::string& route_name) {
-  Router::Match match = router_.Find(request);
-  switch (match.kind) {
-    case Router::MatchKind::kNoPath:
-      route_name = "unmatched";
-      return Problem(Status(Code::kNotFound, "no route for " + request.path.substr(0, 200)));
-    case Router::MatchKind::kWrongMethod: {
-      route_name = "unmatched";
-      Response r = Problem(Status(Code::kMethodNotAllowed, request.method + " is not allowed here"));
-      r.headers.emplace_back("Allow", match.allowed);
-      return r;
-    }
-    case Router::MatchKind::kFound:
-      break;
-  }
-  route_name = match.route->method + " " + match.route->pattern;
-  return match.route->handler(request);
-}
-
-Response Api::Handle(Request& request) {
-  auto start = std::chrono::steady_clock::now();
-  std::string route_name = "unmatched";
-  Response response;
+Response Api::Guarded(Request& request, const std::function<Response()>& run) {
   try {
-    response = Dispatch(request, route_name);
+    return run();
   } catch (const std::exception& e) {
     unexpected_errors_.fetch_add(1);
     spdlog::error("request_id={} {} {}: unexpected: {}", request.request_id, request.method,
                   request.path, e.what());
-    response = Problem(Status(Code::kInternal, e.what()));
+    return Problem(Status(Code::kInternal, e.what()));
   } catch (...) {
     unexpected_errors_.fetch_add(1);
     spdlog::error("request_id={} {} {}: unexpected non-standard exception", request.request_id,
                   request.method, request.path);
-    response = Problem(Status(Code::kInternal, "unexpected"));
+    return Problem(Status(Code::kInternal, "unexpected"));
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics_.Record(route_name, response.status, seconds);
-  if (response.status >= 500) {
-    spdlog::warn("request_id={} {} {} -> {} ({:.1f} ms): {}", request.request_id, request.method,
-                 request.path, response.status, seconds * 1000, response.body);
-  } else {
-    spdlog::debug("request_id={} {} {} -> {} ({:.1f} ms)", request.request_id, request.method,
-                  request.path, response.status, seconds * 1000);
+}
+
+void Api::Handle(Request& request, Respond respond) {
+  auto start = std::chrono::steady_clock::now();
+  Router::Match match = router_.Find(request);
+  std::string route_name =
+      match.kind == Router::MatchKind::kFound ? match.route->method + " " + match.route->pattern
+                                              : "unmatched";
+  // Every answer leaves through here: metrics, the log line, the request id.
+  Respond finish = [this, &request, start, route_name, respond = std::move(respond)](Response r) {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_.Record(route_name, r.status, seconds);
+    if (r.status >= 500) {
+      spdlog::warn("request_id={} {} {} -> {} ({:.1f} ms): {}", request.request_id,
+                   request.method, request.path, r.status, seconds * 1000, r.body);
+    } else {
+      spdlog::debug("request_id={} {} {} -> {} ({:.1f} ms)", request.request_id, request.method,
+                    request.path, r.status, seconds * 1000);
+    }
+    r.headers.emplace_back("X-Request-Id", request.request_id);
+    respond(std::move(r));
+  };
+  switch (match.kind) {
+    case Router::MatchKind::kNoPath:
+      return finish(
+          Problem(Status(Code::kNotFound, "no route for " + request.path.substr(0, 200))));
+    case Router::MatchKind::kWrongMethod: {
+      Response r = Problem(Status(Code::kMethodNotAllowed, request.method + " is not allowed here"));
+      r.headers.emplace_back("Allow", match.allowed);
+      return finish(std::move(r));
+    }
+    case Router::MatchKind::kFound:
+      break;
   }
-  response.headers.emplace_back("X-Request-Id", request.request_id);
-  return response;
+  const Route* route = match.route;
+  if (route->async_handler) {
+    // An async handler answers through `finish` exactly once; if it throws, it has not answered.
+    bool threw = false;
+    Response failed = Guarded(request, [&] {
+      try {
+        route->async_handler(request, finish);
+      } catch (...) {
+        threw = true;
+        throw;
+      }
+      return Response{};
+    });
+    if (threw) finish(std::move(failed));
+    return;
+  }
+  workers_.Submit([this, &request, route, finish = std::move(finish)] {
+    finish(Guarded(request, [&] { return route->handler(request); }));
+  });
 }
 
 }  // namespace tandem::api

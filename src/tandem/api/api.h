@@ -11,6 +11,7 @@
 #include "tandem/api/http.h"
 #include "tandem/api/metrics.h"
 #include "tandem/api/router.h"
+#include "tandem/api/worker_pool.h"
 
 namespace tandem::api {
 
@@ -18,20 +19,24 @@ class Api {
  public:
   Api(storage::Database& db, const Clock& clock, ApiOptions options);
 
-  // Answers one request. Never throws.
-  Response Handle(Request& request);
+  // Answers one request through `respond`, at once or later from another thread: routes that
+  // block run on the worker pool, the others on the calling thread. Never throws. `request` must
+  // stay valid until `respond` was called.
+  void Handle(Request& request, Respond respond);
   const Router& router() const { return router_; }
   // /readyz answers 503 until the server is ready and after shutdown began.
   void SetReady(bool ready) { ready_.store(ready); }
 
  private:
-  Response Dispatch(Request& request, std::string& route_name);
+  // Runs a handler, turning anything it throws into a 500.
+  Response Guarded(Request& request, const std::function<Response()>& run);
 
   Metrics metrics_;
   ApiContext ctx_;
   Router router_;
   std::atomic<bool> ready_{false};
   std::atomic<uint64_t> unexpected_errors_{0};
+  WorkerPool workers_;  // last: its threads stop first
 };
 
 // The OpenAPI 3 document served at /api/v1/openapi.json.

@@ -1,6 +1,8 @@
 #include "tandem/api/context.h"
 
 #include <charconv>
+#include <future>
+#include <memory>
 
 #include "tandem/api/errors.h"
 #include "tandem/base/crypto.h"
@@ -101,40 +103,69 @@ Result<Page> ParsePage(const Request& request) {
   return page;
 }
 
-Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
-                   const WriteFn& fn) {
+void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& scope, int status,
+                    WriteFn fn, Respond respond) {
   const std::string& key = request.Header("idempotency-key");
   if (key.size() > kIdempotencyKeyBytesMax) {
-    return Problem(Status(Code::kInvalidArgument, "Idempotency-Key is longer than 200 bytes"));
+    return respond(
+        Problem(Status(Code::kInvalidArgument, "Idempotency-Key is longer than 200 bytes")));
   }
-  bool idempotent = !key.empty() && !scope.empty();
-  std::string stored_key = idempotent ? scope + "|" + request.path + "|" + key : "";
-  std::string request_hash = idempotent ? HashToken(request.method + "\n" + request.body) : "";
-  Response response;
-  Status s = ctx.db.Write([&](storage::Tx& tx) -> Status {
-    if (!stored_key.empty()) {
-      if (auto previous = tx.FindIdempotency(stored_key)) {
-        if (previous->request_hash != request_hash) {
+  // What the transaction and the answer share; the transaction runs on the writer thread.
+  struct Call {
+    WriteFn fn;
+    Respond respond;
+    std::string stored_key;
+    std::string request_hash;
+    std::optional<Response> stored;  // the answer, when it had to be rendered in the transaction
+    Json body;
+  };
+  auto call = std::make_shared<Call>();
+  call->fn = std::move(fn);
+  call->respond = std::move(respond);
+  if (!key.empty() && !scope.empty()) {
+    call->stored_key = scope + "|" + request.path + "|" + key;
+    call->request_hash = HashToken(request.method + "\n" + request.body);
+  }
+  auto run = [call, status, &clock = ctx.clock](storage::Tx& tx) -> Status {
+    if (!call->stored_key.empty()) {
+      if (auto previous = tx.FindIdempotency(call->stored_key)) {
+        if (previous->request_hash != call->request_hash) {
           return Status(Code::kIdempotencyKeyReused,
                         "this Idempotency-Key was used with a different request");
         }
-        response.status = previous->status;
-        response.body = previous->body;
-        response.headers.emplace_back("Idempotent-Replayed", "true");
+        Response replay;
+        replay.status = previous->status;
+        replay.body = std::move(previous->body);
+        replay.headers.emplace_back("Idempotent-Replayed", "true");
+        call->stored = std::move(replay);
         return Status::Ok();
       }
     }
-    Result<Json> result = fn(tx);
+    Result<Json> result = call->fn(tx);
     if (!result.ok()) return result.status();
-    response = JsonResponse(status, result.value());
-    if (!stored_key.empty()) {
-      tx.SaveIdempotency(stored_key, {request_hash, response.status, response.body},
-                         ctx.clock.NowMs());
+    if (call->stored_key.empty()) {
+      call->body = std::move(result.value());  // rendered after the commit, off the writer thread
+      return Status::Ok();
     }
+    call->stored = JsonResponse(status, result.value());
+    tx.SaveIdempotency(call->stored_key,
+                       {call->request_hash, call->stored->status, call->stored->body},
+                       clock.NowMs());
     return Status::Ok();
+  };
+  ctx.db.WriteAsync(std::move(run), [call, status](Status s) {
+    if (!s.ok()) return call->respond(Problem(s));
+    call->respond(call->stored ? std::move(*call->stored) : JsonResponse(status, call->body));
   });
-  if (!s.ok()) return Problem(s);
-  return response;
+}
+
+Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
+                   const WriteFn& fn) {
+  std::promise<Response> answer;
+  std::future<Response> done = answer.get_future();
+  WriteJsonAsync(ctx, request, scope, status, fn,
+                 [&answer](Response r) { answer.set_value(std::move(r)); });
+  return done.get();
 }
 
 Response ReadJson(ApiContext& ctx, const WriteFn& fn) {

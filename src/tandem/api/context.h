@@ -23,6 +23,7 @@ struct ApiOptions {
   int64_t session_ttl_ms = 30LL * 24 * 3600 * 1000;
   bool secure_cookies = false;  // add Secure to the session cookie (behind TLS)
   int64_t stale_after_ms = 15 * 60 * 1000;  // a store with a till is stale past this silence
+  int worker_threads = 64;  // run the handlers that block (see WorkerPool)
 };
 
 struct ApiContext {
@@ -67,6 +68,11 @@ using WriteFn = std::function<Result<Json>(storage::Tx&)>;
 // empty scope means the operation takes no Idempotency-Key.
 Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
                    const WriteFn& fn);
+// WriteJson without waiting, for handlers that never block: `respond` gets the answer once the
+// write is durable (or refused), on a storage thread. `fn` runs on the writer thread after this
+// returns, so it must own what it uses (capture by value), the request and `ctx` excepted.
+void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& scope, int status,
+                    WriteFn fn, Respond respond);
 // Runs `fn` on a read snapshot and answers 200 with its JSON.
 Response ReadJson(ApiContext& ctx, const WriteFn& fn);
 

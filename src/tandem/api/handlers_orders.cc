@@ -59,22 +59,28 @@ Result<CartCall> StartCartCall(ApiContext& ctx, Request& req, bool with_body) {
   return call;
 }
 
-Response CreateCart(ApiContext& ctx, Request& req) {
+// The flash-sale path (create, add, checkout) never blocks: each answers once its write is
+// durable (WriteJsonAsync), so a few I/O threads keep thousands of carts in flight. The write
+// functions run later on the writer thread and own what they use.
+void CreateCart(ApiContext& ctx, Request& req, Respond respond) {
   Result<Principal> who = Identify(ctx, req);
-  if (!who.ok()) return Problem(who.status());
+  if (!who.ok()) return respond(Problem(who.status()));
   std::optional<int64_t> customer_id;
   if (who->customer()) customer_id = who->account->id;
   std::string token = RandomToken();
   // A guest has no credential yet to scope a key with, and a spare empty cart harms nobody.
   std::string scope = who->anonymous() ? "" : who->actor();
-  return WriteJson(ctx, req, scope, 201, [&](storage::Tx& tx) -> Result<Json> {
-    orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
-    orders::Cart cart = orders::CreateCart(octx, customer_id, HashToken(token));
-    Result<Json> body = CartBody(octx, cart.id);
-    if (!body.ok()) return body.status();
-    (*body)["token"] = token;
-    return body;
-  });
+  WriteJsonAsync(
+      ctx, req, scope, 201,
+      [&ctx, actor = who->actor(), customer_id, token](storage::Tx& tx) -> Result<Json> {
+        orders::OrderContext octx = MakeOrderContext(ctx, tx, actor);
+        orders::Cart cart = orders::CreateCart(octx, customer_id, HashToken(token));
+        Result<Json> body = CartBody(octx, cart.id);
+        if (!body.ok()) return body.status();
+        (*body)["token"] = token;
+        return body;
+      },
+      std::move(respond));
 }
 
 Response GetCart(ApiContext& ctx, Request& req) {
@@ -87,19 +93,23 @@ Response GetCart(ApiContext& ctx, Request& req) {
   });
 }
 
-Response AddCartItem(ApiContext& ctx, Request& req) {
+void AddCartItem(ApiContext& ctx, Request& req, Respond respond) {
   Result<CartCall> call = StartCartCall(ctx, req, true);
-  if (!call.ok()) return Problem(call.status());
+  if (!call.ok()) return respond(Problem(call.status()));
   Fields f(call->body);
   std::string sku = f.Str("sku", 64);
   int64_t quantity = f.Int("quantity", 1, kLineQuantityMax);
-  if (!f.ok()) return Problem(f.status());
-  return WriteJson(ctx, req, call->scope, 201, [&](storage::Tx& tx) -> Result<Json> {
-    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
-    orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
-    TANDEM_RETURN_IF_ERROR(orders::AddItem(octx, call->cart_id, sku, quantity));
-    return CartBody(octx, call->cart_id);
-  });
+  if (!f.ok()) return respond(Problem(f.status()));
+  std::string scope = call->scope;
+  WriteJsonAsync(
+      ctx, req, scope, 201,
+      [&ctx, &req, call = std::move(*call), sku, quantity](storage::Tx& tx) -> Result<Json> {
+        TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call.cart_id, req, call.who));
+        orders::OrderContext octx = MakeOrderContext(ctx, tx, call.who.actor());
+        TANDEM_RETURN_IF_ERROR(orders::AddItem(octx, call.cart_id, sku, quantity));
+        return CartBody(octx, call.cart_id);
+      },
+      std::move(respond));
 }
 
 Response SetCartItem(ApiContext& ctx, Request& req, bool remove) {
@@ -153,9 +163,9 @@ Response PutFulfillment(ApiContext& ctx, Request& req) {
   });
 }
 
-Response Checkout(ApiContext& ctx, Request& req) {
+void Checkout(ApiContext& ctx, Request& req, Respond respond) {
   Result<CartCall> call = StartCartCall(ctx, req, true);
-  if (!call.ok()) return Problem(call.status());
+  if (!call.ok()) return respond(Problem(call.status()));
   Fields f(call->body);
   orders::CheckoutRequest c;
   c.email = f.OptStr("email", kTextShortBytesMax).value_or("");
@@ -164,13 +174,13 @@ Response Checkout(ApiContext& ctx, Request& req) {
   std::string payment = f.Str("payment_method", 40);
   c.newsletter_opt_in = f.Bool("newsletter_opt_in", false);
   const Json* address = f.Object("address", false);
-  if (!f.ok()) return Problem(f.status());
+  if (!f.ok()) return respond(Problem(f.status()));
   auto method = orders::ParsePaymentMethod(payment);
-  if (!method) return Problem(Status(Code::kInvalidArgument, "payment_method is not known"));
+  if (!method) return respond(Problem(Status(Code::kInvalidArgument, "payment_method is not known")));
   c.payment_method = *method;
   if (address != nullptr) {
     Result<orders::Address> a = ReadAddress(*address, "address.");
-    if (!a.ok()) return Problem(a.status());
+    if (!a.ok()) return respond(Problem(a.status()));
     c.address = *a;
   }
   if (call->who.customer()) {
@@ -179,14 +189,18 @@ Response Checkout(ApiContext& ctx, Request& req) {
     if (c.name.empty()) c.name = call->who.account->name;
   }
   c.email = customers::NormalizeEmail(c.email);
-  if (c.email.empty()) return Problem(Status(Code::kInvalidArgument, "email is required"));
-  return WriteJson(ctx, req, call->scope, 201, [&](storage::Tx& tx) -> Result<Json> {
-    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
-    orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
-    Result<orders::Order> order = orders::Checkout(octx, call->cart_id, c);
-    if (!order.ok()) return order.status();
-    return OrderJson(*order, false);
-  });
+  if (c.email.empty()) return respond(Problem(Status(Code::kInvalidArgument, "email is required")));
+  std::string scope = call->scope;
+  WriteJsonAsync(
+      ctx, req, scope, 201,
+      [&ctx, &req, call = std::move(*call), c = std::move(c)](storage::Tx& tx) -> Result<Json> {
+        TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call.cart_id, req, call.who));
+        orders::OrderContext octx = MakeOrderContext(ctx, tx, call.who.actor());
+        Result<orders::Order> order = orders::Checkout(octx, call.cart_id, c);
+        if (!order.ok()) return order.status();
+        return OrderJson(*order, false);
+      },
+      std::move(respond));
 }
 
 // ---- orders ----
@@ -336,16 +350,19 @@ Response Track(ApiContext& ctx, Request& req) {
 }  // namespace
 
 void AddCartRoutes(Router& router, ApiContext& ctx) {
-  router.Add("POST", "/api/v1/carts", [&ctx](Request& r) { return CreateCart(ctx, r); });
+  router.AddAsync("POST", "/api/v1/carts",
+                  [&ctx](Request& r, Respond respond) { CreateCart(ctx, r, std::move(respond)); });
   router.Add("GET", "/api/v1/carts/{id}", [&ctx](Request& r) { return GetCart(ctx, r); });
-  router.Add("POST", "/api/v1/carts/{id}/items", [&ctx](Request& r) { return AddCartItem(ctx, r); });
+  router.AddAsync("POST", "/api/v1/carts/{id}/items",
+                  [&ctx](Request& r, Respond respond) { AddCartItem(ctx, r, std::move(respond)); });
   router.Add("PATCH", "/api/v1/carts/{id}/items/{sku}",
              [&ctx](Request& r) { return SetCartItem(ctx, r, false); });
   router.Add("DELETE", "/api/v1/carts/{id}/items/{sku}",
              [&ctx](Request& r) { return SetCartItem(ctx, r, true); });
   router.Add("PUT", "/api/v1/carts/{id}/fulfillment",
              [&ctx](Request& r) { return PutFulfillment(ctx, r); });
-  router.Add("POST", "/api/v1/carts/{id}/checkout", [&ctx](Request& r) { return Checkout(ctx, r); });
+  router.AddAsync("POST", "/api/v1/carts/{id}/checkout",
+                  [&ctx](Request& r, Respond respond) { Checkout(ctx, r, std::move(respond)); });
 }
 
 void AddOrderRoutes(Router& router, ApiContext& ctx) {

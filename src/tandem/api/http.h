@@ -2,6 +2,7 @@
 // http_server.cc only) and the handlers. No Beast types leak past this header.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -30,6 +31,9 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// Answers a request, at once or later from another thread; called exactly once per request.
+using Respond = std::function<void(Response)>;
 
 // Splits "a=1&b=x%20y" into decoded pairs; later duplicates win.
 std::map<std::string, std::string> ParseQuery(const std::string& query);

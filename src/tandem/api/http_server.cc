@@ -26,6 +26,7 @@ using tcp = asio::ip::tcp;
 struct Shared {
   RequestHandler handler;
   std::atomic<int> in_flight{0};
+  std::atomic<int> unanswered{0};  // handed to the handler, Respond not called yet
   std::atomic<int> connections{0};
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> next_id{0};
@@ -39,8 +40,8 @@ struct Shared {
   }
 };
 
-Request ToRequest(const http::request<http::string_body>& in, std::string request_id) {
-  Request r;
+void ToRequest(const http::request<http::string_body>& in, std::string request_id, Request& r) {
+  r = Request{};
   r.method = std::string(in.method_string());
   std::string target(in.target());
   size_t q = target.find('?');
@@ -53,7 +54,6 @@ Request ToRequest(const http::request<http::string_body>& in, std::string reques
   }
   r.body = in.body();
   r.request_id = std::move(request_id);
-  return r;
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -103,10 +103,21 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const auto& in = parser_->get();
     shared_.in_flight.fetch_add(1);
-    Request request = ToRequest(in, std::move(request_id));
-    Response response = shared_.handler(request);
-    bool keep_alive = in.keep_alive() && !shared_.stopping.load();
-    Send(std::move(response), in.version(), keep_alive, in.method() == http::verb::head, true);
+    shared_.unanswered.fetch_add(1);
+    // The request lives in the session until it is answered; the answer may come from another
+    // thread (a write answers once durable) and is sent from this connection's strand.
+    ToRequest(in, std::move(request_id), request_);
+    unsigned version = in.version();
+    bool keep_alive = in.keep_alive();
+    bool head = in.method() == http::verb::head;
+    shared_.handler(request_, [self = shared_from_this(), version, keep_alive, head](Response r) {
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, r = std::move(r), version, keep_alive, head]() mutable {
+                       bool keep = keep_alive && !self->shared_.stopping.load();
+                       self->Send(std::move(r), version, keep, head, true);
+                     });
+      self->shared_.unanswered.fetch_sub(1);
+    });
   }
 
   void SendError(const Status& status, const std::string& request_id) {
@@ -148,6 +159,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Shared& shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  Request request_;
   std::shared_ptr<void> res_;
 };
 
@@ -190,6 +202,11 @@ class HttpServer::Impl {
     for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
     ioc_.run();
     for (auto& t : threads) t.join();
+    // Requests still with a handler past the grace period answer into the stopped io_context,
+    // which must outlive them: wait for the last one (writes always finish).
+    while (shared_.unanswered.load() > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
 
   void Stop() { asio::post(ioc_, [this] { BeginStop(); }); }

@@ -18,11 +18,13 @@ namespace tandem::api {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port
-  int threads = 8;
+  int threads = 2;  // I/O threads: they parse, route and send; they never wait
   int stop_grace_seconds = 10;
 };
 
-using RequestHandler = std::function<Response(Request&)>;
+// Answers a request through Respond, at once or later from any thread; the request stays valid
+// until then.
+using RequestHandler = std::function<void(Request&, Respond)>;
 
 class HttpServer {
  public:

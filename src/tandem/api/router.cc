@@ -37,7 +37,11 @@ bool MatchPattern(const std::string& pattern, const std::string& path,
 }  // namespace
 
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(handler)});
+  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(handler), {}});
+}
+
+void Router::AddAsync(std::string method, std::string pattern, AsyncHandler handler) {
+  routes_.push_back(Route{std::move(method), std::move(pattern), {}, std::move(handler)});
 }
 
 Router::Match Router::Find(Request& request) const {

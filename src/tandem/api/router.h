@@ -10,17 +10,23 @@
 
 namespace tandem::api {
 
+// A handler that may block (it waits for its reads and writes): runs on a worker thread.
 using Handler = std::function<Response(Request&)>;
+// A handler that never blocks: runs on the I/O thread and answers through Respond, typically once
+// its write is durable (WriteJsonAsync). The request stays valid until it has answered.
+using AsyncHandler = std::function<void(Request&, Respond)>;
 
 struct Route {
   std::string method;
   std::string pattern;
-  Handler handler;
+  Handler handler;             // exactly one of the two is set
+  AsyncHandler async_handler;
 };
 
 class Router {
  public:
   void Add(std::string method, std::string pattern, Handler handler);
+  void AddAsync(std::string method, std::string pattern, AsyncHandler handler);
 
   enum class MatchKind { kFound, kNoPath, kWrongMethod };
   struct Match {

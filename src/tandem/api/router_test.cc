@@ -42,7 +42,9 @@ TEST(OpenApi, DocumentsEveryRoute) {
   ASSERT_TRUE(doc.contains("paths"));
   // The handlers only borrow the database; this test never calls them.
   class NoDatabase final : public storage::Database {
-    Status Write(const storage::TxFunction&) override { return Status(Code::kInternal, "none"); }
+    void WriteAsync(storage::TxFunction, storage::WriteDone done) override {
+      done(Status(Code::kInternal, "none"));
+    }
     Status Read(const storage::TxFunction&) override { return Status(Code::kInternal, "none"); }
   } db;
   testing::FakeClock clock;

@@ -86,14 +86,17 @@ int Serve(const Config& config) {
   api::ApiOptions options;
   options.hold_ttl_ms = config.hold_ttl_seconds * 1000;
   options.stale_after_ms = config.stale_after_seconds * 1000;
+  options.worker_threads = config.threads > 0 ? config.threads : kWorkerThreadsDefault;
   api::Api api(**db, clock, options);
   api::ServerOptions server_options;
   server_options.host = config.listen.substr(0, colon);
   server_options.port = static_cast<uint16_t>(port);
-  // Handlers block while their write waits for the group commit, so the thread count bounds how
-  // many writes share one commit: many cheap threads beat few busy ones (see docs/performance.md).
-  server_options.threads = config.threads > 0 ? config.threads : kHttpThreadsDefault;
-  api::HttpServer server(server_options, [&api](api::Request& r) { return api.Handle(r); });
+  server_options.threads =
+      config.io_threads > 0 ? config.io_threads
+                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  api::HttpServer server(server_options, [&api](api::Request& r, api::Respond respond) {
+    api.Handle(r, std::move(respond));
+  });
   Status started = server.Start();
   if (!started.ok()) {
     spdlog::error("{}", started.message());
@@ -120,8 +123,8 @@ int Serve(const Config& config) {
   api.SetReady(true);
   std::printf("tandem listening on http://%s:%u\n", server_options.host.c_str(), server.port());
   std::fflush(stdout);
-  spdlog::info("serving {} with {} threads, data in {}", config.listen, server_options.threads,
-               config.data_dir);
+  spdlog::info("serving {} with {} I/O and {} worker threads, data in {}", config.listen,
+               server_options.threads, options.worker_threads, config.data_dir);
   server.Run();
   api.SetReady(false);
   spdlog::info("stopped");

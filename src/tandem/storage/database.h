@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,14 +48,24 @@ class Tx {
 };
 
 using TxFunction = std::function<Status(Tx&)>;
+using WriteDone = std::function<void(Status)>;
 
 class Database {
  public:
   virtual ~Database() = default;
-  // Runs `fn` in a write transaction. Its effects are kept iff it returns ok and the commit
-  // succeeds; the call returns after the commit is durable. Exceptions thrown by `fn` roll it back
-  // and come back as kInternal (CheckFailure included).
-  virtual Status Write(const TxFunction& fn) = 0;
+  // Queues `fn` to run in a write transaction. Its effects are kept iff it returns ok and the
+  // commit succeeds; `done` gets the outcome once the commit is durable (or the write was
+  // refused), on a storage thread or, when refused at once, on the caller's: keep it short.
+  // Exceptions thrown by `fn` roll it back and come back as kInternal (CheckFailure included).
+  virtual void WriteAsync(TxFunction fn, WriteDone done) = 0;
+  // WriteAsync, waiting for the outcome.
+  Status Write(const TxFunction& fn) {
+    std::promise<Status> outcome;
+    std::future<Status> done = outcome.get_future();
+    WriteAsync([&fn](Tx& tx) { return fn(tx); },
+               [&outcome](Status s) { outcome.set_value(std::move(s)); });
+    return done.get();
+  }
   // Runs `fn` on a consistent read-only snapshot.
   virtual Status Read(const TxFunction& fn) = 0;
 };

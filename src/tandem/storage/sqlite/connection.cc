@@ -45,7 +45,10 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path, bool creat
   conn->ExecScript(
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=FULL;"
-      "PRAGMA foreign_keys=ON;");
+      "PRAGMA foreign_keys=ON;"
+      // Savepoint sub-journals and sort spills stay in memory: on disk they cost a write() per
+      // changed page, a fifth of the writer thread's time under the flash sale.
+      "PRAGMA temp_store=MEMORY;");
   return conn;
 }
 
