@@ -62,13 +62,13 @@ FULL = dict(skus=10000, variants=10, hot=20, hot_stock=100000, sellout_stock=100
             open_seconds=15, browse_connections=256, browse_seconds=10,
             ceiling_connections=256, ceiling_seconds=10, sellout_connections=1024,
             sellout_seconds=5, pg_clients=[64, 256], pg_single_clients=64, pg_seconds=15,
-            verify_connections=64, seed_connections=64, sweep_threads=[8, 256],
+            verify_connections=64, seed_connections=64, sweep_threads=[1, 4],
             sweep_connections=256, sweep_seconds=15)
 QUICK = dict(skus=200, variants=10, hot=2, hot_stock=100000, sellout_stock=40,
              flash_connections=[4, 16], flash_seconds=2, open_connections=8, open_seconds=2,
              browse_connections=4, browse_seconds=1, ceiling_connections=16, ceiling_seconds=1,
              sellout_connections=32, sellout_seconds=3, pg_clients=[4], pg_single_clients=0,
-             pg_seconds=2, verify_connections=8, seed_connections=8, sweep_threads=[16],
+             pg_seconds=2, verify_connections=8, seed_connections=8, sweep_threads=[1],
              sweep_connections=16, sweep_seconds=1)
 
 
@@ -803,7 +803,7 @@ def main(argv=None):
                     help=f"machine lock file (default {DEFAULT_LOCK}; --quick: none)")
     ap.add_argument("--no-lock", action="store_true", help="take no machine lock")
     ap.add_argument("--server-threads", type=int, default=0,
-                    help="tandem serve --threads (default: the server's own default)")
+                    help="tandem serve --io-threads (default: the server's own, one per core)")
     ap.add_argument("--connections", help="flash-sale connection counts, e.g. 64,256,1024")
     ap.add_argument("--flash-seconds", type=float, help="seconds per flash-sale run")
     ap.add_argument("--loadgen-threads", type=int, default=1, help="load generator threads")
@@ -814,8 +814,8 @@ def main(argv=None):
                     help="only the flash sale and the sell-out (no open loop, browse, ceiling, "
                          "server-threads sweep)")
     ap.add_argument("--sweep-threads",
-                    help="after the main runs, the flash sale again with tandem serve --threads "
-                         "N for each N (default 8,256; --quick: 16; skipped with "
+                    help="after the main runs, the flash sale again with tandem serve "
+                         "--io-threads N for each N (default 1,4; --quick: 1; skipped with "
                          "--server-threads)")
     ap.add_argument("--quiet-wait", type=float, default=None,
                     help="before each load run, wait up to this many seconds for other work on "
@@ -873,7 +873,7 @@ def main(argv=None):
             fdatasync_rate(data_dir, 0.5 if args.quick else 2.0))
     log(f"machine: {results['machine']}")
 
-    server_args = ["--threads", str(args.server_threads)] if args.server_threads else []
+    server_args = ["--io-threads", str(args.server_threads)] if args.server_threads else []
     server = Tandem(tandem_bin, data_dir, server_args)
     lg.server = server
     pg = None
@@ -925,16 +925,16 @@ def main(argv=None):
                                                 orders=False, extra=lg_extra)
         reports["sellout"] = lg.run("sellout", server.port, "flash", p["sellout_connections"],
                                     p["sellout_seconds"], skus=sellout_sku, extra=lg_extra)
-        # The server's HTTP threads block while their write waits for the group commit: the same
-        # flash sale with more threads (the server restarted on the same data).
+        # The same flash sale with fewer and more I/O threads than cores (the server restarted on
+        # the same data).
         if not args.skip_extra and not args.server_threads:
             for threads in p["sweep_threads"]:
                 rc = server.stop()
                 if rc != 0:
-                    checks.add(f"graceful stop before --threads {threads}", False, f"exit {rc}")
-                server.extra = ["--threads", str(threads)]
+                    checks.add(f"graceful stop before --io-threads {threads}", False, f"exit {rc}")
+                server.extra = ["--io-threads", str(threads)]
                 server.start()
-                name = f"flash-{p['sweep_connections']}-threads-{threads}"
+                name = f"flash-{p['sweep_connections']}-io-threads-{threads}"
                 reports[name] = lg.run(name, server.port, "flash", p["sweep_connections"],
                                        p["sweep_seconds"], skus=files["hot"], extra=lg_extra)
                 reports[name]["server_threads"] = threads

@@ -1,11 +1,14 @@
-// In-process micro-benchmarks of the domain write path on SQLite with synchronous=FULL: a hold,
-// and a whole checkout (cart, hold, checkout), through the Database seam with its group commit.
+// In-process micro-benchmarks of the domain write path on SQLite, durable (each write answered
+// after an fdatasync of the WAL): a hold, and a whole checkout (cart, hold, checkout), through the
+// Database seam with its group commit; blocking writers, and one thread keeping writes queued.
 // Run: build/release/bench/tandem-write-path-bench  (threads = concurrent writers).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 
 #include "tandem/base/clock.h"
 #include "tandem/base/crypto.h"
@@ -107,8 +110,48 @@ void BM_Checkout(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The whole checkout as the server runs it: one thread keeps up to `range(0)` checkouts queued
+// with WriteAsync (no thread waits per write), each counted once durable.
+void BM_CheckoutPipelined(benchmark::State& state) {
+  Fixture& f = Shared();
+  const int64_t window = state.range(0);
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t in_flight = 0;
+  std::atomic<int64_t> failed{0};
+  int n = 0;
+  for (auto _ : state) {
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return in_flight < window; });
+      ++in_flight;
+    }
+    f.db().WriteAsync(
+        [&f, sku = Fixture::Sku(n++ % kHotSkus)](storage::Tx& tx) -> Status {
+          auto ctx = f.Ctx(tx);
+          orders::Cart cart = orders::CreateCart(ctx, std::nullopt, "h");
+          TANDEM_RETURN_IF_ERROR(orders::AddItem(ctx, cart, sku, 1));
+          orders::CheckoutRequest req;
+          req.email = "bench@example.my";
+          req.address = orders::Address{"B", "1 Jalan", "", "KL", "50000", "MY", ""};
+          return orders::Checkout(ctx, std::move(cart), req).status();
+        },
+        [&](Status s) {
+          if (!s.ok()) failed.fetch_add(1);
+          std::lock_guard lock(mu);
+          --in_flight;
+          cv.notify_all();
+        });
+  }
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return in_flight == 0; });
+  TANDEM_CHECK(failed.load() == 0);
+  state.SetItemsProcessed(state.iterations());
+}
+
 BENCHMARK(BM_Hold)->ThreadRange(1, 64)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_Checkout)->ThreadRange(1, 64)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_CheckoutPipelined)->Arg(64)->Arg(512)->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 }  // namespace tandem

@@ -104,7 +104,7 @@ Result<Page> ParsePage(const Request& request) {
 }
 
 void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& scope, int status,
-                    WriteFn fn, Respond respond) {
+                    RenderFn fn, Respond respond) {
   const std::string& key = request.Header("idempotency-key");
   if (key.size() > kIdempotencyKeyBytesMax) {
     return respond(
@@ -112,12 +112,12 @@ void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& 
   }
   // What the transaction and the answer share; the transaction runs on the writer thread.
   struct Call {
-    WriteFn fn;
+    RenderFn fn;
     Respond respond;
     std::string stored_key;
     std::string request_hash;
     std::optional<Response> stored;  // the answer, when it had to be rendered in the transaction
-    Json body;
+    Render render;                   // otherwise: renders it after the commit
   };
   auto call = std::make_shared<Call>();
   call->fn = std::move(fn);
@@ -141,13 +141,13 @@ void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& 
         return Status::Ok();
       }
     }
-    Result<Json> result = call->fn(tx);
+    Result<Render> result = call->fn(tx);
     if (!result.ok()) return result.status();
     if (call->stored_key.empty()) {
-      call->body = std::move(result.value());  // rendered after the commit, off the writer thread
+      call->render = std::move(result.value());  // after the commit, off the writer thread
       return Status::Ok();
     }
-    call->stored = JsonResponse(status, result.value());
+    call->stored = JsonResponse(status, (*result)());
     tx.SaveIdempotency(call->stored_key,
                        {call->request_hash, call->stored->status, call->stored->body},
                        clock.NowMs());
@@ -155,7 +155,7 @@ void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& 
   };
   ctx.db.WriteAsync(std::move(run), [call, status](Status s) {
     if (!s.ok()) return call->respond(Problem(s));
-    call->respond(call->stored ? std::move(*call->stored) : JsonResponse(status, call->body));
+    call->respond(call->stored ? std::move(*call->stored) : JsonResponse(status, call->render()));
   });
 }
 
@@ -163,8 +163,14 @@ Response WriteJson(ApiContext& ctx, const Request& request, const std::string& s
                    const WriteFn& fn) {
   std::promise<Response> answer;
   std::future<Response> done = answer.get_future();
-  WriteJsonAsync(ctx, request, scope, status, fn,
-                 [&answer](Response r) { answer.set_value(std::move(r)); });
+  WriteJsonAsync(
+      ctx, request, scope, status,
+      [&fn](storage::Tx& tx) -> Result<Render> {
+        Result<Json> body = fn(tx);
+        if (!body.ok()) return body.status();
+        return Render([body = std::make_shared<Json>(std::move(body.value()))] { return *body; });
+      },
+      [&answer](Response r) { answer.set_value(std::move(r)); });
   return done.get();
 }
 

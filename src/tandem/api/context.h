@@ -68,11 +68,16 @@ using WriteFn = std::function<Result<Json>(storage::Tx&)>;
 // empty scope means the operation takes no Idempotency-Key.
 Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
                    const WriteFn& fn);
+// Builds an answer's JSON from what a write function kept (owned by the closure).
+using Render = std::function<Json()>;
+using RenderFn = std::function<Result<Render>(storage::Tx&)>;
 // WriteJson without waiting, for handlers that never block: `respond` gets the answer once the
 // write is durable (or refused), on a storage thread. `fn` runs on the writer thread after this
-// returns, so it must own what it uses (capture by value), the request and `ctx` excepted.
+// returns, so it must own what it uses (capture by value), the request and `ctx` excepted; its
+// Render runs after the commit, off the writer thread (inside the transaction only when an
+// Idempotency-Key stores the answer).
 void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& scope, int status,
-                    WriteFn fn, Respond respond);
+                    RenderFn fn, Respond respond);
 // Runs `fn` on a read snapshot and answers 200 with its JSON.
 Response ReadJson(ApiContext& ctx, const WriteFn& fn);
 

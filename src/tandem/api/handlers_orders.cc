@@ -14,16 +14,17 @@ constexpr std::initializer_list<Role> kAllStaff{Role::kAdmin, Role::kMerchant, R
 
 // The cart if the caller may touch it: its customer, or whoever holds its X-Cart-Token.
 // Anyone else learns nothing: kNotFound.
-Status AuthorizeCart(storage::Tx& tx, int64_t cart_id, const Request& req, const Principal& who) {
+Result<orders::Cart> AuthorizeCart(storage::Tx& tx, int64_t cart_id, const Request& req,
+                                   const Principal& who) {
   std::optional<orders::Cart> cart = tx.orders().FindCart(cart_id);
   Status missing(Code::kNotFound, "no cart " + std::to_string(cart_id));
   if (!cart) return missing;
   if (cart->customer_id && who.customer() && who.account->id == *cart->customer_id) {
-    return Status::Ok();
+    return std::move(*cart);
   }
   const std::string& token = req.Header("x-cart-token");
   if (!token.empty() && token.size() <= 200 && HashToken(token) == cart->token_hash) {
-    return Status::Ok();
+    return std::move(*cart);
   }
   return missing;
 }
@@ -32,6 +33,19 @@ Result<Json> CartBody(orders::OrderContext& octx, int64_t cart_id) {
   Result<orders::CartView> view = orders::ViewCart(octx, cart_id);
   if (!view.ok()) return view.status();
   return CartJson(*view);
+}
+
+// CartBody of a cart loaded in this transaction, rendered later. `token`: a new cart's token,
+// shown once.
+Result<Render> CartRender(orders::OrderContext& octx, const orders::Cart& cart,
+                          std::string token = "") {
+  Result<orders::CartView> view = orders::ViewCart(octx, cart);
+  if (!view.ok()) return view.status();
+  return Render([view = std::move(view.value()), token = std::move(token)] {
+    Json body = CartJson(view);
+    if (!token.empty()) body["token"] = token;
+    return body;
+  });
 }
 
 // Everything a cart route does first: who calls, which cart, the JSON body.
@@ -72,13 +86,10 @@ void CreateCart(ApiContext& ctx, Request& req, Respond respond) {
   std::string scope = who->anonymous() ? "" : who->actor();
   WriteJsonAsync(
       ctx, req, scope, 201,
-      [&ctx, actor = who->actor(), customer_id, token](storage::Tx& tx) -> Result<Json> {
+      [&ctx, actor = who->actor(), customer_id, token](storage::Tx& tx) -> Result<Render> {
         orders::OrderContext octx = MakeOrderContext(ctx, tx, actor);
         orders::Cart cart = orders::CreateCart(octx, customer_id, HashToken(token));
-        Result<Json> body = CartBody(octx, cart.id);
-        if (!body.ok()) return body.status();
-        (*body)["token"] = token;
-        return body;
+        return CartRender(octx, cart, token);
       },
       std::move(respond));
 }
@@ -87,7 +98,7 @@ Response GetCart(ApiContext& ctx, Request& req) {
   Result<CartCall> call = StartCartCall(ctx, req, false);
   if (!call.ok()) return Problem(call.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
+    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who).status());
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
     return CartBody(octx, call->cart_id);
   });
@@ -103,11 +114,12 @@ void AddCartItem(ApiContext& ctx, Request& req, Respond respond) {
   std::string scope = call->scope;
   WriteJsonAsync(
       ctx, req, scope, 201,
-      [&ctx, &req, call = std::move(*call), sku, quantity](storage::Tx& tx) -> Result<Json> {
-        TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call.cart_id, req, call.who));
+      [&ctx, &req, call = std::move(*call), sku, quantity](storage::Tx& tx) -> Result<Render> {
+        Result<orders::Cart> cart = AuthorizeCart(tx, call.cart_id, req, call.who);
+        if (!cart.ok()) return cart.status();
         orders::OrderContext octx = MakeOrderContext(ctx, tx, call.who.actor());
-        TANDEM_RETURN_IF_ERROR(orders::AddItem(octx, call.cart_id, sku, quantity));
-        return CartBody(octx, call.cart_id);
+        TANDEM_RETURN_IF_ERROR(orders::AddItem(octx, *cart, sku, quantity));
+        return CartRender(octx, *cart);
       },
       std::move(respond));
 }
@@ -123,7 +135,7 @@ Response SetCartItem(ApiContext& ctx, Request& req, bool remove) {
   }
   std::string sku = req.params["sku"];
   return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
-    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
+    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who).status());
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
     bool present = false;
     if (auto cart = tx.orders().FindCart(call->cart_id)) {
@@ -156,7 +168,7 @@ Response PutFulfillment(ApiContext& ctx, Request& req) {
   }
   if (fulfillment.method == orders::FulfillmentMethod::kDelivery) fulfillment.location_id.reset();
   return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
-    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who));
+    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who).status());
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
     TANDEM_RETURN_IF_ERROR(orders::SetFulfillment(octx, call->cart_id, fulfillment));
     return CartBody(octx, call->cart_id);
@@ -193,12 +205,13 @@ void Checkout(ApiContext& ctx, Request& req, Respond respond) {
   std::string scope = call->scope;
   WriteJsonAsync(
       ctx, req, scope, 201,
-      [&ctx, &req, call = std::move(*call), c = std::move(c)](storage::Tx& tx) -> Result<Json> {
-        TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call.cart_id, req, call.who));
+      [&ctx, &req, call = std::move(*call), c = std::move(c)](storage::Tx& tx) -> Result<Render> {
+        Result<orders::Cart> cart = AuthorizeCart(tx, call.cart_id, req, call.who);
+        if (!cart.ok()) return cart.status();
         orders::OrderContext octx = MakeOrderContext(ctx, tx, call.who.actor());
-        Result<orders::Order> order = orders::Checkout(octx, call.cart_id, c);
+        Result<orders::Order> order = orders::Checkout(octx, std::move(cart.value()), c);
         if (!order.ok()) return order.status();
-        return OrderJson(*order, false);
+        return Render([order = std::move(order.value())] { return OrderJson(order, false); });
       },
       std::move(respond));
 }

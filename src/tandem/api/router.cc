@@ -1,55 +1,62 @@
 #include "tandem/api/router.h"
 
+#include <map>
+#include <string_view>
+
 namespace tandem::api {
 namespace {
 
-std::vector<std::string> Split(const std::string& path) {
-  std::vector<std::string> parts;
+// "/a/b/c" → {"a", "b", "c"} (views into `path`).
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> parts;
   size_t start = 1;  // paths start with '/'
   while (start <= path.size()) {
     size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
+    if (end == std::string_view::npos) end = path.size();
     parts.push_back(path.substr(start, end - start));
     start = end + 1;
   }
   return parts;
 }
 
-bool MatchPattern(const std::string& pattern, const std::string& path,
-                  std::map<std::string, std::string>& params) {
-  std::vector<std::string> want = Split(pattern);
-  std::vector<std::string> got = Split(path);
-  if (want.size() != got.size()) return false;
-  std::map<std::string, std::string> found;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const std::string& w = want[i];
-    if (w.size() > 2 && w.front() == '{' && w.back() == '}') {
-      if (got[i].empty()) return false;
-      found[w.substr(1, w.size() - 2)] = got[i];
-    } else if (w != got[i]) {
-      return false;
-    }
+bool IsParam(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+bool Matches(const Route& route, const std::vector<std::string_view>& got) {
+  if (route.segments.size() != got.size()) return false;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const std::string& want = route.segments[i];
+    if (IsParam(want) ? got[i].empty() : want != got[i]) return false;
   }
-  params = std::move(found);
   return true;
 }
 
 }  // namespace
 
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(handler), {}});
+  Route route{std::move(method), std::move(pattern), std::move(handler), {}, {}};
+  for (std::string_view s : Split(route.pattern)) route.segments.emplace_back(s);
+  routes_.push_back(std::move(route));
 }
 
 void Router::AddAsync(std::string method, std::string pattern, AsyncHandler handler) {
-  routes_.push_back(Route{std::move(method), std::move(pattern), {}, std::move(handler)});
+  Route route{std::move(method), std::move(pattern), {}, std::move(handler), {}};
+  for (std::string_view s : Split(route.pattern)) route.segments.emplace_back(s);
+  routes_.push_back(std::move(route));
 }
 
 Router::Match Router::Find(Request& request) const {
   Match match;
+  std::vector<std::string_view> got = Split(request.path);
   for (const Route& r : routes_) {
-    std::map<std::string, std::string> params;
-    if (!MatchPattern(r.pattern, request.path, params)) continue;
+    if (!Matches(r, got)) continue;
     if (r.method == request.method || (r.method == "GET" && request.method == "HEAD")) {
+      std::map<std::string, std::string> params;
+      for (size_t i = 0; i < got.size(); ++i) {
+        const std::string& want = r.segments[i];
+        if (IsParam(want)) params[want.substr(1, want.size() - 2)] = std::string(got[i]);
+      }
       request.params = std::move(params);
       return Match{MatchKind::kFound, &r};
     }

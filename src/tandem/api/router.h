@@ -21,6 +21,7 @@ struct Route {
   std::string pattern;
   Handler handler;             // exactly one of the two is set
   AsyncHandler async_handler;
+  std::vector<std::string> segments;  // the pattern split at '/', once
 };
 
 class Router {

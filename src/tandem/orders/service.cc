@@ -78,6 +78,64 @@ std::string OptionsText(const std::vector<catalog::Option>& options) {
   return out;
 }
 
+// Sets a line of an open cart loaded in this transaction, and its holds; keeps `cart` up to date.
+Status SetLine(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t quantity) {
+  if (quantity < 0 || quantity > kLineQuantityMax) {
+    return Status(Code::kInvalidArgument,
+                  "quantity must be between 0 and " + std::to_string(kLineQuantityMax));
+  }
+  const int64_t cart_id = cart.id;
+  bool present = std::any_of(cart.lines.begin(), cart.lines.end(),
+                             [&](const CartLine& l) { return l.sku == sku; });
+  if (!present) {
+    if (quantity == 0) return Status(Code::kNotFound, "no line " + sku + " in this cart");
+    std::optional<catalog::Variant> variant = ctx.catalog.FindVariant(sku);
+    std::optional<std::pair<std::string, bool>> product;
+    if (variant) product = ctx.catalog.ProductNameAndActive(variant->product_id);
+    if (!variant || !variant->active || !product || !product->second) {
+      return Status(Code::kNotFound, "no product with sku " + sku);
+    }
+    if (cart.lines.size() >= static_cast<size_t>(kCartLinesMax)) {
+      return Status(Code::kTooManyLines,
+                    "a cart holds at most " + std::to_string(kCartLinesMax) + " lines");
+    }
+    // One order is paid in one currency (I6).
+    if (!cart.lines.empty()) {
+      std::optional<catalog::Variant> first = ctx.catalog.FindVariant(cart.lines.front().sku);
+      if (first && first->price.currency != variant->price.currency) {
+        return Status(Code::kInvalidArgument, "cannot add " + variant->price.currency +
+                                                  " to a cart in " + first->price.currency);
+      }
+    }
+  }
+  if (quantity > 0) {
+    if (auto cap = ctx.inventory.ActiveEventSku(sku, ctx.now_ms)) {
+      std::optional<inventory::SaleEvent> event = ctx.inventory.FindSaleEvent(cap->event_id);
+      TANDEM_CHECK(event.has_value());
+      if (quantity > event->per_customer_limit) {
+        return Status(Code::kLimitExceeded, event->name + " allows at most " +
+                                                std::to_string(event->per_customer_limit) +
+                                                " of " + sku + " per customer");
+      }
+    }
+  }
+  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
+  TANDEM_RETURN_IF_ERROR(SyncLineHolds(ctx, allocator, cart, sku, quantity));
+  ctx.orders.SetCartLine(cart_id, sku, quantity, ctx.now_ms);
+  ctx.inventory.ExtendHolds(cart_id, ctx.now_ms, ctx.now_ms + ctx.hold_ttl_ms);
+  auto line = std::find_if(cart.lines.begin(), cart.lines.end(),
+                           [&](const CartLine& l) { return l.sku == sku; });
+  if (quantity == 0) {
+    if (line != cart.lines.end()) cart.lines.erase(line);
+  } else if (line != cart.lines.end()) {
+    line->quantity = quantity;
+  } else {
+    cart.lines.push_back(CartLine{sku, quantity});
+  }
+  cart.updated_ms = ctx.now_ms;
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool IsKnownService(const std::string& service) {
@@ -104,8 +162,13 @@ Cart CreateCart(OrderContext& ctx, std::optional<int64_t> customer_id,
 Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id) {
   std::optional<Cart> cart = ctx.orders.FindCart(cart_id);
   if (!cart) return Status(Code::kNotFound, "no cart " + std::to_string(cart_id));
+  return ViewCart(ctx, *cart);
+}
+
+Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart_ref) {
+  const Cart* cart = &cart_ref;
   CartView view;
-  view.holds = ctx.inventory.HoldsOfCart(cart_id);
+  view.holds = ctx.inventory.HoldsOfCart(cart->id);
   Money subtotal{0, kShopCurrencyDefault};
   bool first = true;
   inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
@@ -149,71 +212,34 @@ Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id) {
   Result<Money> total = AddMoney(subtotal, view.totals.shipping);
   if (!total.ok()) return total.status();
   view.totals.total = total.value();
-  view.cart = std::move(*cart);
+  view.cart = *cart;
   return view;
 }
 
 Status AddItem(OrderContext& ctx, int64_t cart_id, const std::string& sku, int64_t quantity) {
+  Result<Cart> cart = LoadOpenCart(ctx, cart_id);
+  if (!cart.ok()) return cart.status();
+  return AddItem(ctx, *cart, sku, quantity);
+}
+
+Status AddItem(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t quantity) {
   if (quantity < 1 || quantity > kLineQuantityMax) {
     return Status(Code::kInvalidArgument,
                   "quantity must be between 1 and " + std::to_string(kLineQuantityMax));
   }
-  Result<Cart> cart = LoadOpenCart(ctx, cart_id);
-  if (!cart.ok()) return cart.status();
+  if (!cart.open) return Status(Code::kCartClosed, "this cart has been checked out");
   int64_t current = 0;
-  for (const CartLine& l : cart->lines) {
+  for (const CartLine& l : cart.lines) {
     if (l.sku == sku) current = l.quantity;
   }
-  return SetItemQuantity(ctx, cart_id, sku, current + quantity);
+  return SetLine(ctx, cart, sku, current + quantity);
 }
 
 Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sku,
                        int64_t quantity) {
-  if (quantity < 0 || quantity > kLineQuantityMax) {
-    return Status(Code::kInvalidArgument,
-                  "quantity must be between 0 and " + std::to_string(kLineQuantityMax));
-  }
   Result<Cart> cart = LoadOpenCart(ctx, cart_id);
   if (!cart.ok()) return cart.status();
-  bool present = std::any_of(cart->lines.begin(), cart->lines.end(),
-                             [&](const CartLine& l) { return l.sku == sku; });
-  if (!present) {
-    if (quantity == 0) return Status(Code::kNotFound, "no line " + sku + " in this cart");
-    std::optional<catalog::Variant> variant = ctx.catalog.FindVariant(sku);
-    std::optional<std::pair<std::string, bool>> product;
-    if (variant) product = ctx.catalog.ProductNameAndActive(variant->product_id);
-    if (!variant || !variant->active || !product || !product->second) {
-      return Status(Code::kNotFound, "no product with sku " + sku);
-    }
-    if (cart->lines.size() >= static_cast<size_t>(kCartLinesMax)) {
-      return Status(Code::kTooManyLines,
-                    "a cart holds at most " + std::to_string(kCartLinesMax) + " lines");
-    }
-    // One order is paid in one currency (I6).
-    if (!cart->lines.empty()) {
-      std::optional<catalog::Variant> first = ctx.catalog.FindVariant(cart->lines.front().sku);
-      if (first && first->price.currency != variant->price.currency) {
-        return Status(Code::kInvalidArgument, "cannot add " + variant->price.currency +
-                                                  " to a cart in " + first->price.currency);
-      }
-    }
-  }
-  if (quantity > 0) {
-    if (auto cap = ctx.inventory.ActiveEventSku(sku, ctx.now_ms)) {
-      std::optional<inventory::SaleEvent> event = ctx.inventory.FindSaleEvent(cap->event_id);
-      TANDEM_CHECK(event.has_value());
-      if (quantity > event->per_customer_limit) {
-        return Status(Code::kLimitExceeded, event->name + " allows at most " +
-                                                std::to_string(event->per_customer_limit) +
-                                                " of " + sku + " per customer");
-      }
-    }
-  }
-  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
-  TANDEM_RETURN_IF_ERROR(SyncLineHolds(ctx, allocator, *cart, sku, quantity));
-  ctx.orders.SetCartLine(cart_id, sku, quantity, ctx.now_ms);
-  ctx.inventory.ExtendHolds(cart_id, ctx.now_ms, ctx.now_ms + ctx.hold_ttl_ms);
-  return Status::Ok();
+  return SetLine(ctx, *cart, sku, quantity);
 }
 
 Status SetFulfillment(OrderContext& ctx, int64_t cart_id, const Fulfillment& f) {
@@ -246,7 +272,11 @@ Status SetFulfillment(OrderContext& ctx, int64_t cart_id, const Fulfillment& f) 
 Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest& req) {
   Result<Cart> loaded = LoadOpenCart(ctx, cart_id);
   if (!loaded.ok()) return loaded.status();
-  Cart cart = std::move(loaded.value());
+  return Checkout(ctx, std::move(loaded.value()), req);
+}
+
+Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req) {
+  if (!cart.open) return Status(Code::kCartClosed, "this cart has been checked out");
   if (cart.lines.empty()) return Status(Code::kInvalidArgument, "the cart is empty");
   if (req.payment_method != PaymentMethod::kCashOnDelivery) {
     return Status(Code::kInvalidArgument, "payment_method must be cash_on_delivery for now");
@@ -277,7 +307,9 @@ Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest
     TANDEM_RETURN_IF_ERROR(synced);
   }
   ctx.orders.SaveCartFulfillment(cart.id, f, ctx.now_ms);
-  Result<CartView> view = ViewCart(ctx, cart.id);
+  cart.fulfillment = f;
+  // The holds are settled now: the view's list is the cart's until they become allocations.
+  Result<CartView> view = ViewCart(ctx, cart);
   if (!view.ok()) return view.status();
 
   for (const CartLineView& lv : view->lines) {
@@ -325,7 +357,7 @@ Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest
   std::string customer_key =
       req.customer_id ? "customer:" + std::to_string(*req.customer_id) : "email:" + req.email;
   std::map<std::pair<int64_t, std::string>, int64_t> event_units;
-  for (const auto& hold : ctx.inventory.HoldsOfCart(cart.id)) {
+  for (const auto& hold : view->holds) {
     if (hold.event_id) event_units[{*hold.event_id, hold.sku}] += hold.quantity;
   }
   for (const auto& [key, units] : event_units) {
@@ -342,7 +374,7 @@ Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest
   }
 
   order.id = ctx.orders.InsertOrder(order);
-  for (const auto& hold : ctx.inventory.HoldsOfCart(cart.id)) {
+  for (const auto& hold : view->holds) {
     auto line = std::find_if(order.lines.begin(), order.lines.end(),
                              [&](const OrderLine& l) { return l.sku == hold.sku; });
     TANDEM_CHECK(line != order.lines.end());
