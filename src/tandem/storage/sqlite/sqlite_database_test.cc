@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
+#include "tandem/base/limits.h"
 #include "tandem/inventory/adjust.h"
 #include "tandem/orders/service.h"
 #include "tandem/storage/sqlite/connection.h"
@@ -232,6 +236,90 @@ TEST_F(SqliteDatabaseTest, GroupCommitIsolatesAFailingWriteFromTheOthers) {
                    }
                    return Status::Ok();
                  }).ok());
+}
+
+// Writes queued without waiting (as the flash-sale handlers do) span several batches; each is
+// answered once committed, on a storage thread, and sees the writes queued before it.
+TEST_F(SqliteDatabaseTest, AsyncWritesAreAnsweredAfterTheirCommitInQueueOrder) {
+  constexpr int kWrites = 3 * kWriteBatchMax;
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0;
+  std::vector<int64_t> seen(kWrites, -1);
+  std::vector<bool> visible(kWrites, false);
+  const std::thread::id caller = std::this_thread::get_id();
+  bool answered_elsewhere = true;
+  for (int i = 0; i < kWrites; ++i) {
+    db_->WriteAsync(
+        [i, &seen](Tx& tx) -> Status {
+          std::optional<std::string> count = tx.GetSetting("count");
+          seen[i] = count ? std::stoll(*count) : 0;
+          tx.PutSetting("count", std::to_string(seen[i] + 1));
+          return Status::Ok();
+        },
+        [&, i](Status s) {
+          EXPECT_TRUE(s.ok()) << s.message();
+          // Committed: a fresh snapshot shows at least this write.
+          EXPECT_TRUE(db_->Read([&](Tx& tx) {
+                           visible[i] = std::stoll(tx.GetSetting("count").value_or("0")) > i;
+                           return Status::Ok();
+                         }).ok());
+          std::lock_guard lock(mu);
+          answered_elsewhere = answered_elsewhere && std::this_thread::get_id() != caller;
+          ++answered;
+          cv.notify_all();
+        });
+  }
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return answered == kWrites; }));
+  EXPECT_TRUE(answered_elsewhere);
+  for (int i = 0; i < kWrites; ++i) {
+    EXPECT_EQ(seen[i], i);
+    EXPECT_TRUE(visible[i]) << i;
+  }
+}
+
+// Past kWriteQueueMax waiting writes, a write is refused at once (503 upstream), not queued.
+TEST_F(SqliteDatabaseTest, AFullWriteQueueRefusesAtOnceAndTheRestComplete) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> ok{0}, refused{0};
+  auto count = [&](Status s) {
+    if (s.ok()) {
+      ok++;
+    } else if (s.code() == Code::kUnavailable) {
+      refused++;
+    }
+  };
+  // The first write holds the writer thread until released; the queue then fills.
+  std::atomic<bool> started{false};
+  db_->WriteAsync(
+      [&](Tx&) {
+        started = true;
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return release; });
+        return Status::Ok();
+      },
+      count);
+  while (!started) std::this_thread::yield();
+  const int extra = 10;
+  for (size_t i = 0; i < kWriteQueueMax + extra; ++i) {
+    db_->WriteAsync([](Tx& tx) {
+      tx.PutSetting("x", "y");
+      return Status::Ok();
+    }, count);
+  }
+  EXPECT_EQ(refused.load(), extra);  // answered before WriteAsync returned
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (int i = 0; i < 6000 && ok.load() < static_cast<int>(kWriteQueueMax) + 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(ok.load(), static_cast<int>(kWriteQueueMax) + 1);
 }
 
 TEST_F(SqliteDatabaseTest, AThrowingWriteIsRolledBackAndReportedAsInternal) {
