@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 
-DEPS := g++ cmake make pkg-config libboost-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev \
+DEPS := g++ cmake make pkg-config libboost-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev libjemalloc-dev \
         libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
         python3 python3-pytest sqlite3 curl
 

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
                  "Worker threads for requests that wait on the database (0: automatic)")
       ->envname("TANDEM_THREADS")
       ->check(CLI::Range(0, 256));
-  app.add_option("--io-threads", config.io_threads, "HTTP I/O threads (0: one per core)")
+  app.add_option("--io-threads", config.io_threads, "HTTP I/O threads (0: one per core but one)")
       ->envname("TANDEM_IO_THREADS")
       ->check(CLI::Range(0, 64));
   app.add_option("--hold-ttl-seconds", config.hold_ttl_seconds, "Lifetime of a cart's holds")

@@ -66,7 +66,8 @@ class Database {
                [&outcome](Status s) { outcome.set_value(std::move(s)); });
     return done.get();
   }
-  // Runs `fn` on a consistent read-only snapshot.
+  // Runs `fn` on a consistent read-only snapshot. It may include committed writes whose WAL sync
+  // is still under way; those writes are answered only once it is done.
   virtual Status Read(const TxFunction& fn) = 0;
 };
 
