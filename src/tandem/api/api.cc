@@ -47,9 +47,10 @@ Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
   });
 }
 
-Response Api::Guarded(Request& request, const std::function<Response()>& run) {
+std::optional<Response> Api::Unexpected(Request& request, const std::function<void()>& run) {
   try {
-    return run();
+    run();
+    return std::nullopt;
   } catch (const std::exception& e) {
     unexpected_errors_.fetch_add(1);
     spdlog::error("request_id={} {} {}: unexpected: {}", request.request_id, request.method,
@@ -98,22 +99,16 @@ void Api::Handle(Request& request, Respond respond) {
   }
   const Route* route = match.route;
   if (route->async_handler) {
-    // An async handler answers through `finish` exactly once; if it throws, it has not answered.
-    bool threw = false;
-    Response failed = Guarded(request, [&] {
-      try {
-        route->async_handler(request, finish);
-      } catch (...) {
-        threw = true;
-        throw;
-      }
-      return Response{};
-    });
-    if (threw) finish(std::move(failed));
+    // An async handler answers through `finish` exactly once, unless it throws before.
+    if (auto failed = Unexpected(request, [&] { route->async_handler(request, finish); })) {
+      finish(std::move(*failed));
+    }
     return;
   }
   workers_.Submit([this, &request, route, finish = std::move(finish)] {
-    finish(Guarded(request, [&] { return route->handler(request); }));
+    Response r;
+    std::optional<Response> failed = Unexpected(request, [&] { r = route->handler(request); });
+    finish(failed ? std::move(*failed) : std::move(r));
   });
 }
 

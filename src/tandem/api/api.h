@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tandem/api/context.h"
@@ -28,8 +29,8 @@ class Api {
   void SetReady(bool ready) { ready_.store(ready); }
 
  private:
-  // Runs a handler, turning anything it throws into a 500.
-  Response Guarded(Request& request, const std::function<Response()>& run);
+  // Runs a handler; what it throws becomes a 500 answer (logged and counted), else nothing.
+  std::optional<Response> Unexpected(Request& request, const std::function<void()>& run);
 
   Metrics metrics_;
   ApiContext ctx_;
