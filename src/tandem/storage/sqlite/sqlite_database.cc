@@ -325,7 +325,12 @@ class SqliteDatabase final : public Database {
         if (unsynced_.empty()) return;  // stopping and drained
         due.swap(unsynced_);
       }
-      Status synced = SyncWal();
+      // Only kept writes changed the WAL; batches that were all refused need no sync.
+      bool any_kept = std::any_of(due.begin(), due.end(), [](const Committed& c) {
+        return std::any_of(c.results.begin(), c.results.end(),
+                           [](const Status& r) { return r.ok(); });
+      });
+      Status synced = any_kept ? SyncWal() : Status::Ok();
       for (Committed& c : due) {
         for (size_t i = 0; i < c.jobs.size(); ++i) {
           c.jobs[i]->done(c.results[i].ok() ? synced : c.results[i]);
