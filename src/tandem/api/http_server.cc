@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -22,6 +24,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+
+// After the stop's grace period, how long Run() still waits for answers owed (queued writes).
+constexpr int kUnansweredWaitSeconds = 60;
 
 struct Shared {
   RequestHandler handler;
@@ -203,8 +208,15 @@ class HttpServer::Impl {
     ioc_.run();
     for (auto& t : threads) t.join();
     // Requests still with a handler past the grace period answer into the stopped io_context,
-    // which must outlive them: wait for the last one (writes always finish).
+    // which must outlive them: wait for the last one (queued writes always finish).
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kUnansweredWaitSeconds);
     while (shared_.unanswered.load() > 0) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        spdlog::error("{} request(s) still unanswered {} s after the stop; exiting anyway",
+                      shared_.unanswered.load(), kUnansweredWaitSeconds);
+        std::fflush(nullptr);
+        std::_Exit(1);  // never destroy the io_context under an answer that may still come
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
