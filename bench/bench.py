@@ -76,6 +76,17 @@ def log(msg):
     print(f"[bench {datetime.datetime.now().strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def exit_with(main):
+    """Runs a script's main(): its exit code; 2 when the setup failed, 130 on Ctrl-C."""
+    try:
+        sys.exit(main())
+    except SetupError as e:
+        log(f"error: {e}")
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 class SetupError(Exception):
     pass
 
@@ -1096,10 +1107,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SetupError as e:
-        log(f"error: {e}")
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    exit_with(main)

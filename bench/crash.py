@@ -182,8 +182,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SetupError as e:
-        log(f"error: {e}")
-        sys.exit(2)
+    bench.exit_with(main)

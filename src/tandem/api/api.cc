@@ -67,14 +67,15 @@ std::optional<Response> Api::Unexpected(Request& request, const std::function<vo
 void Api::Handle(Request& request, Respond respond) {
   auto start = std::chrono::steady_clock::now();
   Router::Match match = router_.Find(request);
-  std::string route_name =
-      match.kind == Router::MatchKind::kFound ? match.route->method + " " + match.route->pattern
-                                              : "unmatched";
+  static const std::string kUnmatched = "unmatched";
+  // Route names live as long as the router: the answer may come after this returns.
+  const std::string* route_name =
+      match.kind == Router::MatchKind::kFound ? &match.route->name : &kUnmatched;
   // Every answer leaves through here: metrics, the log line, the request id.
   Respond finish = [this, &request, start, route_name, respond = std::move(respond)](Response r) {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    metrics_.Record(route_name, r.status, seconds);
+    metrics_.Record(*route_name, r.status, seconds);
     if (r.status >= 500) {
       spdlog::warn("request_id={} {} {} -> {} ({:.1f} ms): {}", request.request_id,
                    request.method, request.path, r.status, seconds * 1000, r.body);

@@ -168,7 +168,9 @@ Response WriteJson(ApiContext& ctx, const Request& request, const std::string& s
       [&fn](storage::Tx& tx) -> Result<Render> {
         Result<Json> body = fn(tx);
         if (!body.ok()) return body.status();
-        return Render([body = std::make_shared<Json>(std::move(body.value()))] { return *body; });
+        // Called once: hands the JSON over instead of copying it.
+        return Render(
+            [body = std::make_shared<Json>(std::move(body.value()))] { return std::move(*body); });
       },
       [&answer](Response r) { answer.set_value(std::move(r)); });
   return done.get();

@@ -68,7 +68,7 @@ using WriteFn = std::function<Result<Json>(storage::Tx&)>;
 // empty scope means the operation takes no Idempotency-Key.
 Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
                    const WriteFn& fn);
-// Builds an answer's JSON from what a write function kept (owned by the closure).
+// Builds an answer's JSON from what a write function kept (owned by the closure); called once.
 using Render = std::function<Json()>;
 using RenderFn = std::function<Result<Render>(storage::Tx&)>;
 // WriteJson without waiting, for handlers that never block: `respond` gets the answer once the
@@ -87,11 +87,15 @@ struct Page {
   int64_t before_id = 0;
 };
 Result<Page> ParsePage(const Request& request);
-// The cursor of the next page of a list paged by descending id: the last id when the page is full.
-template <typename Item>
-Json NextCursor(const std::vector<Item>& page, int limit) {
-  if (page.size() < static_cast<size_t>(limit) || page.empty()) return Json(nullptr);
-  return Json(std::to_string(page.back().id));
+// One page of a list paged by descending id: {"items": [to_json(item)…], "next_cursor": the last
+// id when the page is full, else null}.
+template <typename Item, typename ToJson>
+Json PageJson(const std::vector<Item>& page, int limit, ToJson to_json) {
+  Json items = Json::array();
+  for (const Item& item : page) items.push_back(to_json(item));
+  bool full = !page.empty() && page.size() >= static_cast<size_t>(limit);
+  return Json{{"items", std::move(items)},
+              {"next_cursor", full ? Json(std::to_string(page.back().id)) : Json(nullptr)}};
 }
 
 // An OrderContext over a transaction's stores.

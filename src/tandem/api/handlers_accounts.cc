@@ -104,10 +104,8 @@ Response MyOrders(ApiContext& ctx, Request& req) {
     filter.customer_id = who->account->id;
     filter.before_id = page->before_id;
     filter.limit = page->limit;
-    Json items = Json::array();
-    std::vector<orders::Order> found = tx.orders().ListOrders(filter);
-    for (const auto& o : found) items.push_back(OrderJson(o, false));
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
+    return PageJson(tx.orders().ListOrders(filter), page->limit,
+                    [](const orders::Order& o) { return OrderJson(o, false); });
   });
 }
 

@@ -97,11 +97,8 @@ Response GetMovements(ApiContext& ctx, Request& req) {
   Result<Page> page = ParsePage(req);
   if (!page.ok()) return Problem(page.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    Json items = Json::array();
-    std::vector<inventory::Movement> found =
-        tx.inventory().MovementsOf(sku, *location, page->before_id, page->limit);
-    for (const auto& m : found) items.push_back(MovementJson(m));
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
+    return PageJson(tx.inventory().MovementsOf(sku, *location, page->before_id, page->limit),
+                    page->limit, MovementJson);
   });
 }
 
@@ -193,10 +190,8 @@ Response ListTransfers(ApiContext& ctx, Request& req) {
     return Problem(Status(Code::kInvalidArgument, "status must be in_transit or received"));
   }
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    Json items = Json::array();
-    std::vector<inventory::Transfer> found = tx.inventory().Transfers(status, page->before_id, page->limit);
-    for (const auto& t : found) items.push_back(TransferJson(t));
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
+    return PageJson(tx.inventory().Transfers(status, page->before_id, page->limit), page->limit,
+                    TransferJson);
   });
 }
 

@@ -29,14 +29,8 @@ Result<orders::Cart> AuthorizeCart(storage::Tx& tx, int64_t cart_id, const Reque
   return missing;
 }
 
-Result<Json> CartBody(orders::OrderContext& octx, int64_t cart_id) {
-  Result<orders::CartView> view = orders::ViewCart(octx, cart_id);
-  if (!view.ok()) return view.status();
-  return CartJson(*view);
-}
-
-// CartBody of a cart loaded in this transaction, rendered later. `token`: a new cart's token,
-// shown once.
+// The answer about a cart loaded in this transaction, rendered later. `token`: a new cart's
+// token, shown once.
 Result<Render> CartRender(orders::OrderContext& octx, const orders::Cart& cart,
                           std::string token = "") {
   Result<orders::CartView> view = orders::ViewCart(octx, cart);
@@ -46,6 +40,13 @@ Result<Render> CartRender(orders::OrderContext& octx, const orders::Cart& cart,
     if (!token.empty()) body["token"] = token;
     return body;
   });
+}
+
+// CartRender, rendered now.
+Result<Json> CartBody(orders::OrderContext& octx, const orders::Cart& cart) {
+  Result<Render> render = CartRender(octx, cart);
+  if (!render.ok()) return render.status();
+  return (*render)();
 }
 
 // Everything a cart route does first: who calls, which cart, the JSON body.
@@ -98,9 +99,10 @@ Response GetCart(ApiContext& ctx, Request& req) {
   Result<CartCall> call = StartCartCall(ctx, req, false);
   if (!call.ok()) return Problem(call.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who).status());
+    Result<orders::Cart> cart = AuthorizeCart(tx, call->cart_id, req, call->who);
+    if (!cart.ok()) return cart.status();
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
-    return CartBody(octx, call->cart_id);
+    return CartBody(octx, *cart);
   });
 }
 
@@ -135,16 +137,16 @@ Response SetCartItem(ApiContext& ctx, Request& req, bool remove) {
   }
   std::string sku = req.params["sku"];
   return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
-    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who).status());
-    orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
-    bool present = false;
-    if (auto cart = tx.orders().FindCart(call->cart_id)) {
-      if (!cart->open) return Status(Code::kCartClosed, "this cart has been checked out");
-      for (const auto& l : cart->lines) present = present || l.sku == sku;
-    }
+    Result<orders::Cart> cart = AuthorizeCart(tx, call->cart_id, req, call->who);
+    if (!cart.ok()) return cart.status();
+    if (!cart->open) return Status(Code::kCartClosed, "this cart has been checked out");
+    // PATCH and DELETE change a line; adding one is POST …/items.
+    bool present = std::any_of(cart->lines.begin(), cart->lines.end(),
+                               [&](const orders::CartLine& l) { return l.sku == sku; });
     if (!present) return Status(Code::kNotFound, "no line " + sku + " in this cart");
-    TANDEM_RETURN_IF_ERROR(orders::SetItemQuantity(octx, call->cart_id, sku, quantity));
-    return CartBody(octx, call->cart_id);
+    orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
+    TANDEM_RETURN_IF_ERROR(orders::SetItemQuantity(octx, *cart, sku, quantity));
+    return CartBody(octx, *cart);
   });
 }
 
@@ -171,7 +173,9 @@ Response PutFulfillment(ApiContext& ctx, Request& req) {
     TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who).status());
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
     TANDEM_RETURN_IF_ERROR(orders::SetFulfillment(octx, call->cart_id, fulfillment));
-    return CartBody(octx, call->cart_id);
+    std::optional<orders::Cart> updated = tx.orders().FindCart(call->cart_id);
+    TANDEM_CHECK(updated.has_value());
+    return CartBody(octx, *updated);
   });
 }
 
@@ -255,10 +259,8 @@ Response ListOrders(ApiContext& ctx, Request& req) {
   }
   filter.before_id = page->before_id;
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    Json items = Json::array();
-    std::vector<orders::Order> found = tx.orders().ListOrders(filter);
-    for (const auto& o : found) items.push_back(OrderJson(o, true));
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, filter.limit)}};
+    return PageJson(tx.orders().ListOrders(filter), filter.limit,
+                    [](const orders::Order& o) { return OrderJson(o, true); });
   });
 }
 

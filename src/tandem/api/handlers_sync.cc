@@ -244,10 +244,8 @@ Response ListConflicts(ApiContext& ctx, Request& req) {
     location = *id;
   }
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    Json items = Json::array();
-    std::vector<sync::Conflict> found = tx.sync().ListConflicts(location, page->before_id, page->limit);
-    for (const auto& c : found) items.push_back(ConflictJson(c));
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
+    return PageJson(tx.sync().ListConflicts(location, page->before_id, page->limit), page->limit,
+                    ConflictJson);
   });
 }
 
@@ -261,18 +259,16 @@ Response ListContactTasks(ApiContext& ctx, Request& req) {
     return Problem(Status(Code::kInvalidArgument, "status must be open or done"));
   }
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    Json items = Json::array();
-    std::vector<notify::ContactTask> tasks = tx.notify().ListContactTasks(status, page->before_id, page->limit);
-    for (const auto& t : tasks) {
-      items.push_back({{"id", t.id},
-                       {"order_id", t.order_id},
-                       {"conflict_id", t.conflict_id ? Json(*t.conflict_id) : Json(nullptr)},
-                       {"reason", t.reason},
-                       {"detail", t.detail},
-                       {"status", t.status},
-                       {"created_at", FormatTimestamp(t.created_ms)}});
-    }
-    return Json{{"items", items}, {"next_cursor", NextCursor(tasks, page->limit)}};
+    return PageJson(tx.notify().ListContactTasks(status, page->before_id, page->limit),
+                    page->limit, [](const notify::ContactTask& t) {
+                      return Json{{"id", t.id},
+                                  {"order_id", t.order_id},
+                                  {"conflict_id", t.conflict_id ? Json(*t.conflict_id) : Json(nullptr)},
+                                  {"reason", t.reason},
+                                  {"detail", t.detail},
+                                  {"status", t.status},
+                                  {"created_at", FormatTimestamp(t.created_ms)}};
+                    });
   });
 }
 
@@ -282,19 +278,17 @@ Response ListOutbox(ApiContext& ctx, Request& req) {
   Result<Page> page = ParsePage(req);
   if (!page.ok()) return Problem(page.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    Json items = Json::array();
-    std::vector<notify::OutboxMessage> found = tx.notify().ListOutbox(page->before_id, page->limit);
-    for (const auto& m : found) {
-      items.push_back({{"id", m.id},
-                       {"kind", m.kind},
-                       {"recipient", m.recipient},
-                       {"subject", m.subject},
-                       {"body", m.body},
-                       {"reference", m.reference},
-                       {"status", m.status},
-                       {"created_at", FormatTimestamp(m.created_ms)}});
-    }
-    return Json{{"items", items}, {"next_cursor", NextCursor(found, page->limit)}};
+    return PageJson(tx.notify().ListOutbox(page->before_id, page->limit), page->limit,
+                    [](const notify::OutboxMessage& m) {
+                      return Json{{"id", m.id},
+                                  {"kind", m.kind},
+                                  {"recipient", m.recipient},
+                                  {"subject", m.subject},
+                                  {"body", m.body},
+                                  {"reference", m.reference},
+                                  {"status", m.status},
+                                  {"created_at", FormatTimestamp(m.created_ms)}};
+                    });
   });
 }
 

@@ -35,14 +35,16 @@ bool Matches(const Route& route, const std::vector<std::string_view>& got) {
 }  // namespace
 
 void Router::Add(std::string method, std::string pattern, Handler handler) {
-  Route route{std::move(method), std::move(pattern), std::move(handler), {}, {}};
-  for (std::string_view s : Split(route.pattern)) route.segments.emplace_back(s);
-  routes_.push_back(std::move(route));
+  AddRoute(Route{std::move(method), std::move(pattern), std::move(handler), {}, {}, {}});
 }
 
 void Router::AddAsync(std::string method, std::string pattern, AsyncHandler handler) {
-  Route route{std::move(method), std::move(pattern), {}, std::move(handler), {}};
+  AddRoute(Route{std::move(method), std::move(pattern), {}, std::move(handler), {}, {}});
+}
+
+void Router::AddRoute(Route route) {
   for (std::string_view s : Split(route.pattern)) route.segments.emplace_back(s);
+  route.name = route.method + " " + route.pattern;
   routes_.push_back(std::move(route));
 }
 

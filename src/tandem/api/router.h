@@ -22,6 +22,7 @@ struct Route {
   Handler handler;             // exactly one of the two is set
   AsyncHandler async_handler;
   std::vector<std::string> segments;  // the pattern split at '/', once
+  std::string name;                   // "GET /api/v1/orders/{id}", for metrics
 };
 
 class Router {
@@ -40,6 +41,8 @@ class Router {
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  void AddRoute(Route route);
+
   std::vector<Route> routes_;
 };
 

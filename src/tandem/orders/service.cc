@@ -23,10 +23,12 @@ inventory::Eligibility EligibilityOf(const Fulfillment& f) {
   return e;
 }
 
+Status CartClosed() { return Status(Code::kCartClosed, "this cart has been checked out"); }
+
 Result<Cart> LoadOpenCart(OrderContext& ctx, int64_t cart_id) {
   std::optional<Cart> cart = ctx.orders.FindCart(cart_id);
   if (!cart) return Status(Code::kNotFound, "no cart " + std::to_string(cart_id));
-  if (!cart->open) return Status(Code::kCartClosed, "this cart has been checked out");
+  if (!cart->open) return CartClosed();
   return std::move(*cart);
 }
 
@@ -227,7 +229,7 @@ Status AddItem(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t qu
     return Status(Code::kInvalidArgument,
                   "quantity must be between 1 and " + std::to_string(kLineQuantityMax));
   }
-  if (!cart.open) return Status(Code::kCartClosed, "this cart has been checked out");
+  if (!cart.open) return CartClosed();
   int64_t current = 0;
   for (const CartLine& l : cart.lines) {
     if (l.sku == sku) current = l.quantity;
@@ -240,6 +242,11 @@ Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sk
   Result<Cart> cart = LoadOpenCart(ctx, cart_id);
   if (!cart.ok()) return cart.status();
   return SetLine(ctx, *cart, sku, quantity);
+}
+
+Status SetItemQuantity(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t quantity) {
+  if (!cart.open) return CartClosed();
+  return SetLine(ctx, cart, sku, quantity);
 }
 
 Status SetFulfillment(OrderContext& ctx, int64_t cart_id, const Fulfillment& f) {
@@ -276,7 +283,7 @@ Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest
 }
 
 Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req) {
-  if (!cart.open) return Status(Code::kCartClosed, "this cart has been checked out");
+  if (!cart.open) return CartClosed();
   if (cart.lines.empty()) return Status(Code::kInvalidArgument, "the cart is empty");
   if (req.payment_method != PaymentMethod::kCashOnDelivery) {
     return Status(Code::kInvalidArgument, "payment_method must be cash_on_delivery for now");

@@ -56,10 +56,11 @@ Status AddItem(OrderContext& ctx, int64_t cart_id, const std::string& sku, int64
 // Sets a line's quantity (0 removes it) and its holds to match.
 Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sku,
                        int64_t quantity);
-// The same three on a cart the caller loaded in this transaction (one read less each); AddItem
-// keeps `cart` up to date.
+// The same on a cart the caller loaded in this transaction (one read less each); AddItem and
+// SetItemQuantity keep `cart` up to date.
 Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart);
 Status AddItem(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t quantity);
+Status SetItemQuantity(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t quantity);
 struct CheckoutRequest;
 Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& request);
 // Chooses delivery or pick-up; moves the cart's holds to locations that can serve the choice.

@@ -88,6 +88,7 @@ class SqliteDatabase final : public Database {
   SqliteDatabase(std::string path, bool durable, std::unique_ptr<Connection> writer,
                  std::unique_ptr<Connection> checkpointer)
       : path_(std::move(path)),
+        wal_path_(path_ + "-wal"),
         durable_(durable),
         writer_(std::move(writer)),
         checkpointer_(std::move(checkpointer)) {
@@ -342,15 +343,14 @@ class SqliteDatabase final : public Database {
   // fdatasync of the WAL file, through a descriptor of our own that follows the file if SQLite
   // ever replaces it.
   Status SyncWal() {
-    const std::string wal = path_ + "-wal";
     struct stat now {};
-    if (::stat(wal.c_str(), &now) != 0) {
+    if (::stat(wal_path_.c_str(), &now) != 0) {
       TANDEM_UNEXPECTED("the WAL file is missing after a commit");
       return Status(Code::kUnavailable, "could not make the write durable: no WAL file");
     }
     if (wal_fd_ < 0 || now.st_ino != wal_ino_) {
       if (wal_fd_ >= 0) ::close(wal_fd_);
-      wal_fd_ = ::open(wal.c_str(), O_RDWR | O_CLOEXEC);
+      wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
       wal_ino_ = now.st_ino;
       // The WAL file's directory entry must be durable too.
       std::string dir = path_.substr(0, path_.find_last_of('/') + 1);
@@ -368,6 +368,7 @@ class SqliteDatabase final : public Database {
   }
 
   const std::string path_;
+  const std::string wal_path_;
   const bool durable_;
   std::unique_ptr<Connection> writer_;  // only the writer thread touches it after construction
   std::mutex mu_;
