@@ -484,6 +484,24 @@ def test_expired_hold_is_released_and_checkout_still_works(quick):
     quick.assert_consistent()
 
 
+def test_adding_a_line_extends_the_holds_of_the_others(server_factory):
+    s = server_factory(["--hold-ttl-seconds", "3"])
+    dc = s.location(kind="distribution_centre", ships=True, pickup=False)
+    first, second = s.seed({dc: 5}), s.seed({dc: 5})
+    cart = s.new_cart()
+    cart.add_ok(first, 1)
+    time.sleep(1.2)
+    before_second = now_utc()
+    view = cart.add_ok(second, 1)
+    # Without the extension the first hold would run out ~1.8 s after the second add began.
+    floor = before_second + datetime.timedelta(seconds=2.5)
+    assert parse_ts(view["hold_expires_at"]) > floor, view
+    again = cart.get()
+    assert parse_ts(again["hold_expires_at"]) > floor, again
+    assert [i["held"] for i in again["items"]] == [1, 1], again
+    s.assert_consistent()
+
+
 def quick_product_id(server, sku):
     body = server.ok("GET", f"/api/v1/products?q={sku}")
     ids = [p["id"] for p in body["items"] if any(v["sku"] == sku for v in p["variants"])]

@@ -12,23 +12,6 @@ constexpr std::initializer_list<Role> kAllStaff{Role::kAdmin, Role::kMerchant, R
 
 // ---- carts ----
 
-// The cart if the caller may touch it: its customer, or whoever holds its X-Cart-Token.
-// Anyone else learns nothing: kNotFound.
-Result<orders::Cart> AuthorizeCart(storage::Tx& tx, int64_t cart_id, const Request& req,
-                                   const Principal& who) {
-  std::optional<orders::Cart> cart = tx.orders().FindCart(cart_id);
-  Status missing(Code::kNotFound, "no cart " + std::to_string(cart_id));
-  if (!cart) return missing;
-  if (cart->customer_id && who.customer() && who.account->id == *cart->customer_id) {
-    return std::move(*cart);
-  }
-  const std::string& token = req.Header("x-cart-token");
-  if (!token.empty() && token.size() <= 200 && HashToken(token) == cart->token_hash) {
-    return std::move(*cart);
-  }
-  return missing;
-}
-
 // The answer about a cart loaded in this transaction, rendered later. `token`: a new cart's
 // token, shown once.
 Result<Render> CartRender(orders::OrderContext& octx, const orders::Cart& cart,
@@ -54,6 +37,7 @@ struct CartCall {
   Principal who;
   int64_t cart_id = 0;
   Json body;
+  std::string token_hash;  // of the X-Cart-Token presented; empty without a usable one
   std::string scope;  // for Idempotency-Key: the caller and the cart token they present
 };
 
@@ -65,13 +49,30 @@ Result<CartCall> StartCartCall(ApiContext& ctx, Request& req, bool with_body) {
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return id.status();
   call.cart_id = *id;
-  call.scope = call.who.actor() + ":" + HashToken(req.Header("x-cart-token"));
+  const std::string& token = req.Header("x-cart-token");
+  std::string token_hash = HashToken(token);
+  call.scope = call.who.actor() + ":" + token_hash;
+  if (!token.empty() && token.size() <= 200) call.token_hash = std::move(token_hash);
   if (with_body) {
     Result<Json> body = ParseBody(req);
     if (!body.ok()) return body.status();
     call.body = std::move(body.value());
   }
   return call;
+}
+
+// The cart if the caller may touch it: its customer, or whoever holds its X-Cart-Token.
+// Anyone else learns nothing: kNotFound.
+Result<orders::Cart> AuthorizeCart(storage::Tx& tx, const CartCall& call) {
+  std::optional<orders::Cart> cart = tx.orders().FindCart(call.cart_id);
+  if (cart) {
+    const Principal& who = call.who;
+    if (cart->customer_id && who.customer() && who.account->id == *cart->customer_id) {
+      return std::move(*cart);
+    }
+    if (!call.token_hash.empty() && call.token_hash == cart->token_hash) return std::move(*cart);
+  }
+  return Status(Code::kNotFound, "no cart " + std::to_string(call.cart_id));
 }
 
 // The flash-sale path (create, add, checkout) never blocks: each answers once its write is
@@ -99,7 +100,7 @@ Response GetCart(ApiContext& ctx, Request& req) {
   Result<CartCall> call = StartCartCall(ctx, req, false);
   if (!call.ok()) return Problem(call.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    Result<orders::Cart> cart = AuthorizeCart(tx, call->cart_id, req, call->who);
+    Result<orders::Cart> cart = AuthorizeCart(tx, *call);
     if (!cart.ok()) return cart.status();
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
     return CartBody(octx, *cart);
@@ -116,8 +117,8 @@ void AddCartItem(ApiContext& ctx, Request& req, Respond respond) {
   std::string scope = call->scope;
   WriteJsonAsync(
       ctx, req, scope, 201,
-      [&ctx, &req, call = std::move(*call), sku, quantity](storage::Tx& tx) -> Result<Render> {
-        Result<orders::Cart> cart = AuthorizeCart(tx, call.cart_id, req, call.who);
+      [&ctx, call = std::move(*call), sku, quantity](storage::Tx& tx) -> Result<Render> {
+        Result<orders::Cart> cart = AuthorizeCart(tx, call);
         if (!cart.ok()) return cart.status();
         orders::OrderContext octx = MakeOrderContext(ctx, tx, call.who.actor());
         TANDEM_RETURN_IF_ERROR(orders::AddItem(octx, *cart, sku, quantity));
@@ -137,7 +138,7 @@ Response SetCartItem(ApiContext& ctx, Request& req, bool remove) {
   }
   std::string sku = req.params["sku"];
   return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
-    Result<orders::Cart> cart = AuthorizeCart(tx, call->cart_id, req, call->who);
+    Result<orders::Cart> cart = AuthorizeCart(tx, *call);
     if (!cart.ok()) return cart.status();
     if (!cart->open) return Status(Code::kCartClosed, "this cart has been checked out");
     // PATCH and DELETE change a line; adding one is POST …/items.
@@ -170,7 +171,7 @@ Response PutFulfillment(ApiContext& ctx, Request& req) {
   }
   if (fulfillment.method == orders::FulfillmentMethod::kDelivery) fulfillment.location_id.reset();
   return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
-    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, call->cart_id, req, call->who).status());
+    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, *call).status());
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
     TANDEM_RETURN_IF_ERROR(orders::SetFulfillment(octx, call->cart_id, fulfillment));
     std::optional<orders::Cart> updated = tx.orders().FindCart(call->cart_id);
@@ -209,8 +210,8 @@ void Checkout(ApiContext& ctx, Request& req, Respond respond) {
   std::string scope = call->scope;
   WriteJsonAsync(
       ctx, req, scope, 201,
-      [&ctx, &req, call = std::move(*call), c = std::move(c)](storage::Tx& tx) -> Result<Render> {
-        Result<orders::Cart> cart = AuthorizeCart(tx, call.cart_id, req, call.who);
+      [&ctx, call = std::move(*call), c = std::move(c)](storage::Tx& tx) -> Result<Render> {
+        Result<orders::Cart> cart = AuthorizeCart(tx, call);
         if (!cart.ok()) return cart.status();
         orders::OrderContext octx = MakeOrderContext(ctx, tx, call.who.actor());
         Result<orders::Order> order = orders::Checkout(octx, std::move(cart.value()), c);

@@ -20,8 +20,11 @@ std::string RandomToken(size_t bytes) {
 
 std::string RandomCode(size_t length) {
   static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";  // no 0/O, 1/I
-  std::string out(length, 'A');
-  for (char& c : out) c = kAlphabet[randombytes_uniform(sizeof(kAlphabet) - 1)];
+  static_assert(sizeof(kAlphabet) - 1 == 32, "a random byte's low 5 bits pick a letter evenly");
+  // One draw of random bytes (one system call), not one per letter.
+  std::string out(length, '\0');
+  randombytes_buf(out.data(), out.size());
+  for (char& c : out) c = kAlphabet[static_cast<unsigned char>(c) & 31];
   return out;
 }
 

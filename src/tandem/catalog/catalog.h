@@ -30,6 +30,14 @@ struct Variant {
   bool active = true;
 };
 
+// A variant and what a cart line shows of its product.
+struct VariantWithProduct {
+  Variant variant;
+  std::string product_name;
+  bool product_active = true;
+  bool Sold() const { return variant.active && product_active; }
+};
+
 struct Product {
   int64_t id = 0;
   std::string name;
@@ -60,8 +68,8 @@ class CatalogStore {
   virtual void SaveProduct(const Product& product) = 0;
   virtual std::optional<Product> FindProduct(int64_t id) = 0;
   virtual std::optional<Variant> FindVariant(const std::string& sku) = 0;
-  // The product's name and active flag, without its variants (cheap, for cart lines).
-  virtual std::optional<std::pair<std::string, bool>> ProductNameAndActive(int64_t id) = 0;
+  // The variant with its product's name and active flag, in one read (for cart lines).
+  virtual std::optional<VariantWithProduct> FindVariantWithProduct(const std::string& sku) = 0;
   // Ids of active products matching `fts_query` (all when empty), best first, paged by offset.
   virtual std::vector<int64_t> SearchProducts(const std::string& fts_query, int limit,
                                               int64_t offset) = 0;

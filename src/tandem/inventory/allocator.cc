@@ -91,7 +91,7 @@ Result<std::vector<Hold>> Allocator::PlaceHolds(int64_t cart_id, const std::stri
   }
   // During a sale event online commits at most the ring-fenced quantity.
   std::optional<int64_t> event_id;
-  if (std::optional<SaleEventSku> cap = store_.ActiveEventSku(sku, now_ms_)) {
+  if (const std::optional<SaleEventSku>& cap = ActiveEvent(sku)) {
     if (!store_.TryCommitEvent(cap->event_id, sku, quantity)) {
       return Status(Code::kInsufficientStock, "the sale event's units of " + sku + " are gone");
     }
@@ -109,6 +109,12 @@ Result<std::vector<Hold>> Allocator::PlaceHolds(int64_t cart_id, const std::stri
     holds.push_back(h);
   }
   return holds;
+}
+
+const std::optional<SaleEventSku>& Allocator::ActiveEvent(const std::string& sku) {
+  auto it = events_.find(sku);
+  if (it == events_.end()) it = events_.emplace(sku, store_.ActiveEventSku(sku, now_ms_)).first;
+  return it->second;
 }
 
 void Allocator::ReleaseHold(const Hold& hold) {

@@ -5,6 +5,7 @@
 // and must not outlive that transaction.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ class Allocator {
   Result<std::vector<Hold>> PlaceHolds(int64_t cart_id, const std::string& sku, int64_t quantity,
                                        const Eligibility& eligibility, int64_t expires_ms,
                                        const std::vector<int64_t>& preferred);
+  // The sale event `sku` is in now, as this allocator first read it (its counters may have moved
+  // since).
+  const std::optional<SaleEventSku>& ActiveEvent(const std::string& sku);
   // Gives back a hold's units and deletes it.
   void ReleaseHold(const Hold& hold);
   // Releases up to `limit` expired holds (of one SKU when `sku` is not empty); returns how many.
@@ -84,6 +88,7 @@ class Allocator {
   InventoryStore& store_;
   int64_t now_ms_;
   std::optional<std::vector<Location>> locations_;
+  std::map<std::string, std::optional<SaleEventSku>> events_;
 };
 
 }  // namespace tandem::inventory

@@ -40,24 +40,38 @@ std::vector<int64_t> LocationsOf(const std::vector<inventory::Hold>& holds) {
   return ids;
 }
 
+// The variant of `sku` with its product, read once per context.
+const std::optional<catalog::VariantWithProduct>& VariantOf(OrderContext& ctx,
+                                                             const std::string& sku) {
+  auto it = ctx.memo.variants.find(sku);
+  if (it == ctx.memo.variants.end()) {
+    it = ctx.memo.variants.emplace(sku, ctx.catalog.FindVariantWithProduct(sku)).first;
+  }
+  return it->second;
+}
+
 // Makes the live holds of one cart line cover exactly `quantity` units, preferring the
-// locations the cart already holds stock at (fewest shipments).
+// locations the cart already holds stock at (fewest shipments). Leaves the cart's holds, as
+// HoldsOfCart would now read them, in ctx.memo.
 Status SyncLineHolds(OrderContext& ctx, inventory::Allocator& allocator, const Cart& cart,
                      const std::string& sku, int64_t quantity) {
+  ctx.memo.holds.reset();
   std::vector<inventory::Hold> all = ctx.inventory.HoldsOfCart(cart.id);
+  std::vector<inventory::Hold> kept;
   int64_t held = 0;
   for (const auto& h : all) {
-    if (h.sku != sku) continue;
-    if (h.expires_ms <= ctx.now_ms) {
+    if (h.sku == sku && h.expires_ms <= ctx.now_ms) {
       allocator.ReleaseHold(h);
-    } else {
-      held += h.quantity;
+      continue;
     }
+    if (h.sku == sku) held += h.quantity;
+    kept.push_back(h);
   }
   if (held > quantity) {
-    for (const auto& h : all) {
-      if (h.sku == sku && h.expires_ms > ctx.now_ms) allocator.ReleaseHold(h);
+    for (const auto& h : kept) {
+      if (h.sku == sku) allocator.ReleaseHold(h);
     }
+    std::erase_if(kept, [&](const inventory::Hold& h) { return h.sku == sku; });
     held = 0;
   }
   if (held < quantity) {
@@ -65,7 +79,11 @@ Status SyncLineHolds(OrderContext& ctx, inventory::Allocator& allocator, const C
                                        EligibilityOf(cart.fulfillment),
                                        ctx.now_ms + ctx.hold_ttl_ms, LocationsOf(all));
     if (!placed.ok()) return placed.status();
+    // New holds have the highest ids: the list stays in id order.
+    kept.insert(kept.end(), placed->begin(), placed->end());
   }
+  ctx.memo.holds_cart_id = cart.id;
+  ctx.memo.holds = std::move(kept);
   return Status::Ok();
 }
 
@@ -91,27 +109,26 @@ Status SetLine(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t qu
                              [&](const CartLine& l) { return l.sku == sku; });
   if (!present) {
     if (quantity == 0) return Status(Code::kNotFound, "no line " + sku + " in this cart");
-    std::optional<catalog::Variant> variant = ctx.catalog.FindVariant(sku);
-    std::optional<std::pair<std::string, bool>> product;
-    if (variant) product = ctx.catalog.ProductNameAndActive(variant->product_id);
-    if (!variant || !variant->active || !product || !product->second) {
-      return Status(Code::kNotFound, "no product with sku " + sku);
-    }
+    const std::optional<catalog::VariantWithProduct>& found = VariantOf(ctx, sku);
+    if (!found || !found->Sold()) return Status(Code::kNotFound, "no product with sku " + sku);
     if (cart.lines.size() >= static_cast<size_t>(kCartLinesMax)) {
       return Status(Code::kTooManyLines,
                     "a cart holds at most " + std::to_string(kCartLinesMax) + " lines");
     }
     // One order is paid in one currency (I6).
     if (!cart.lines.empty()) {
-      std::optional<catalog::Variant> first = ctx.catalog.FindVariant(cart.lines.front().sku);
-      if (first && first->price.currency != variant->price.currency) {
-        return Status(Code::kInvalidArgument, "cannot add " + variant->price.currency +
-                                                  " to a cart in " + first->price.currency);
+      const std::string& currency = found->variant.price.currency;
+      const std::optional<catalog::VariantWithProduct>& first =
+          VariantOf(ctx, cart.lines.front().sku);
+      if (first && first->variant.price.currency != currency) {
+        return Status(Code::kInvalidArgument, "cannot add " + currency + " to a cart in " +
+                                                  first->variant.price.currency);
       }
     }
   }
+  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
   if (quantity > 0) {
-    if (auto cap = ctx.inventory.ActiveEventSku(sku, ctx.now_ms)) {
+    if (const std::optional<inventory::SaleEventSku>& cap = allocator.ActiveEvent(sku)) {
       std::optional<inventory::SaleEvent> event = ctx.inventory.FindSaleEvent(cap->event_id);
       TANDEM_CHECK(event.has_value());
       if (quantity > event->per_customer_limit) {
@@ -121,10 +138,19 @@ Status SetLine(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t qu
       }
     }
   }
-  inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
   TANDEM_RETURN_IF_ERROR(SyncLineHolds(ctx, allocator, cart, sku, quantity));
   ctx.orders.SetCartLine(cart_id, sku, quantity, ctx.now_ms);
-  ctx.inventory.ExtendHolds(cart_id, ctx.now_ms, ctx.now_ms + ctx.hold_ttl_ms);
+  // Every live hold of the cart now runs until the new expiry (the ones just placed already do).
+  const int64_t expires_ms = ctx.now_ms + ctx.hold_ttl_ms;
+  auto outdated = [&](const inventory::Hold& h) {
+    return h.expires_ms > ctx.now_ms && h.expires_ms != expires_ms;
+  };
+  if (std::any_of(ctx.memo.holds->begin(), ctx.memo.holds->end(), outdated)) {
+    ctx.inventory.ExtendHolds(cart_id, ctx.now_ms, expires_ms);
+    for (auto& h : *ctx.memo.holds) {
+      if (outdated(h)) h.expires_ms = expires_ms;
+    }
+  }
   auto line = std::find_if(cart.lines.begin(), cart.lines.end(),
                            [&](const CartLine& l) { return l.sku == sku; });
   if (quantity == 0) {
@@ -158,6 +184,8 @@ Cart CreateCart(OrderContext& ctx, std::optional<int64_t> customer_id,
   cart.customer_id = customer_id;
   cart.created_ms = cart.updated_ms = ctx.now_ms;
   cart.id = ctx.orders.InsertCart(cart);
+  ctx.memo.holds_cart_id = cart.id;
+  ctx.memo.holds.emplace();
   return cart;
 }
 
@@ -170,16 +198,20 @@ Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id) {
 Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart_ref) {
   const Cart* cart = &cart_ref;
   CartView view;
-  view.holds = ctx.inventory.HoldsOfCart(cart->id);
+  if (ctx.memo.holds && ctx.memo.holds_cart_id == cart->id) {
+    view.holds = std::move(*ctx.memo.holds);
+    ctx.memo.holds.reset();
+  } else {
+    view.holds = ctx.inventory.HoldsOfCart(cart->id);
+  }
   Money subtotal{0, kShopCurrencyDefault};
   bool first = true;
   inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
   for (const CartLine& line : cart->lines) {
-    std::optional<catalog::Variant> variant = ctx.catalog.FindVariant(line.sku);
-    TANDEM_CHECK(variant.has_value());
-    auto product = ctx.catalog.ProductNameAndActive(variant->product_id);
-    TANDEM_CHECK(product.has_value());
-    CartLineView lv{line, *variant, product->first, 0, {}, variant->active && product->second};
+    const std::optional<catalog::VariantWithProduct>& found = VariantOf(ctx, line.sku);
+    TANDEM_CHECK(found.has_value());
+    const catalog::Variant* variant = &found->variant;
+    CartLineView lv{line, *variant, found->product_name, 0, {}, found->Sold()};
     for (const auto& h : view.holds) {
       if (h.sku == line.sku && h.expires_ms > ctx.now_ms) lv.held += h.quantity;
     }
@@ -267,6 +299,7 @@ Status SetFulfillment(OrderContext& ctx, int64_t cart_id, const Fulfillment& f) 
   // old holds stay.
   inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
   for (const auto& h : ctx.inventory.HoldsOfCart(cart_id)) allocator.ReleaseHold(h);
+  ctx.memo.holds.reset();
   Cart updated = *cart;
   updated.fulfillment = f;
   for (const CartLine& line : updated.lines) {
@@ -313,7 +346,7 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
     }
     TANDEM_RETURN_IF_ERROR(synced);
   }
-  ctx.orders.SaveCartFulfillment(cart.id, f, ctx.now_ms);
+  // Saved when the cart is closed below.
   cart.fulfillment = f;
   // The holds are settled now: the view's list is the cart's until they become allocations.
   Result<CartView> view = ViewCart(ctx, cart);
@@ -387,7 +420,8 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
     TANDEM_CHECK(line != order.lines.end());
     allocator.AllocateFromHold(hold, order.id, line->id);
   }
-  ctx.orders.CloseCart(cart.id, ctx.now_ms);
+  ctx.memo.holds.reset();
+  ctx.orders.CloseCart(cart.id, f, ctx.now_ms);
   if (related) {
     ctx.orders.LinkOrders(order.id, *related);
     order.related_order_ids.push_back(*related);

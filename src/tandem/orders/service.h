@@ -4,6 +4,7 @@
 // operation changes nothing. Not thread-safe: one context per transaction.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,16 @@
 
 namespace tandem::orders {
 
+// What one transaction's calls into this module read more than once, read once: the flash-sale
+// path is bound by its SQL statements. Only this module fills it.
+struct OrderMemo {
+  std::map<std::string, std::optional<catalog::VariantWithProduct>> variants;  // by SKU
+  // The live holds of cart `holds_cart_id` as the edit just made left them; taken by the next
+  // view of that cart, dropped by anything else that changes holds.
+  int64_t holds_cart_id = 0;
+  std::optional<std::vector<inventory::Hold>> holds;
+};
+
 struct OrderContext {
   catalog::CatalogStore& catalog;
   inventory::InventoryStore& inventory;
@@ -23,6 +34,7 @@ struct OrderContext {
   int64_t now_ms = 0;
   int64_t hold_ttl_ms = 0;
   std::string actor;  // who acts, for the timeline
+  OrderMemo memo;
 };
 
 struct CartLineView {

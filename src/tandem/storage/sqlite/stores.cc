@@ -24,8 +24,9 @@ constexpr Query kUpsertVariant{"upsert_variant",
 constexpr Query kSelectProduct{"select_product",
     "SELECT id, name, description, category, active, created_ms, updated_ms FROM products "
     "WHERE id = ?"};
-constexpr Query kSelectProductName{"select_product_name",
-    "SELECT name, active FROM products WHERE id = ?"};
+constexpr Query kSelectVariantWithProduct{"select_variant_with_product",
+    "SELECT v.sku, v.product_id, v.price_amount, v.currency, v.options, v.image_url, v.active, "
+    "p.name, p.active FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ?"};
 constexpr Query kSelectVariantsOfProduct{"select_variants_of_product",
     "SELECT sku, product_id, price_amount, currency, options, image_url, active FROM variants "
     "WHERE product_id = ? ORDER BY position, sku"};
@@ -316,7 +317,7 @@ constexpr Query kSelectCartLines{"select_cart_lines",
     "SELECT sku, quantity FROM cart_lines WHERE cart_id = ? ORDER BY position, sku"};
 constexpr Query kSaveCartFulfillment{"save_cart_fulfillment",
     "UPDATE carts SET fulfillment_method = ?2, address = ?3, location_id = ?4, service = ?5, "
-    "updated_ms = ?6 WHERE id = ?1"};
+    "updated_ms = ?6, open = ?7 WHERE id = ?1"};
 constexpr Query kUpsertCartLine{"upsert_cart_line",
     "INSERT INTO cart_lines (cart_id, sku, quantity, position) VALUES (?1, ?2, ?3, "
     "(SELECT COALESCE(MAX(position), 0) + 1 FROM cart_lines WHERE cart_id = ?1)) "
@@ -327,7 +328,6 @@ constexpr Query kOpenCartsWithSku{"open_carts_with_sku",
     "SELECT c.id FROM cart_lines l JOIN carts c ON c.id = l.cart_id WHERE l.sku = ? AND c.open = 1 "
     "ORDER BY c.id LIMIT ?"};
 constexpr Query kTouchCart{"touch_cart", "UPDATE carts SET updated_ms = ? WHERE id = ?"};
-constexpr Query kCloseCart{"close_cart", "UPDATE carts SET open = 0, updated_ms = ? WHERE id = ?"};
 constexpr Query kDeleteCartLines{"delete_cart_lines", "DELETE FROM cart_lines WHERE cart_id = ?"};
 constexpr Query kNextSequence{"next_order_sequence",
     "INSERT INTO order_sequences (year, last) VALUES (?, 1) "
@@ -489,10 +489,11 @@ std::optional<catalog::Variant> SqliteCatalogStore::FindVariant(const std::strin
   return ReadVariant(r);
 }
 
-std::optional<std::pair<std::string, bool>> SqliteCatalogStore::ProductNameAndActive(int64_t id) {
-  Rows r = c_.Select(kSelectProductName, id);
+std::optional<catalog::VariantWithProduct> SqliteCatalogStore::FindVariantWithProduct(
+    const std::string& sku) {
+  Rows r = c_.Select(kSelectVariantWithProduct, sku);
   if (!r.Next()) return std::nullopt;
-  return std::make_pair(r.Text(0), r.Int(1) != 0);
+  return catalog::VariantWithProduct{ReadVariant(r), r.Text(7), r.Int(8) != 0};
 }
 
 std::vector<int64_t> SqliteCatalogStore::SearchProducts(const std::string& fts_query, int limit,
@@ -839,10 +840,15 @@ std::optional<orders::Cart> SqliteOrderStore::FindCart(int64_t id) {
   return cart;
 }
 
+int SqliteOrderStore::SaveCart(int64_t cart_id, const orders::Fulfillment& f, bool open,
+                               int64_t now_ms) {
+  return c_.Exec(kSaveCartFulfillment, cart_id, std::string(orders::FulfillmentName(f.method)),
+                 AddressToJson(f.address), f.location_id, f.service, now_ms, open);
+}
+
 void SqliteOrderStore::SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f,
                                            int64_t now_ms) {
-  c_.Exec(kSaveCartFulfillment, cart_id, std::string(orders::FulfillmentName(f.method)),
-          AddressToJson(f.address), f.location_id, f.service, now_ms);
+  SaveCart(cart_id, f, true, now_ms);
 }
 
 void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
@@ -855,9 +861,9 @@ void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int6
   c_.Exec(kTouchCart, now_ms, cart_id);
 }
 
-void SqliteOrderStore::CloseCart(int64_t cart_id, int64_t now_ms) {
+void SqliteOrderStore::CloseCart(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) {
   c_.Exec(kDeleteCartLines, cart_id);
-  TANDEM_CHECK(c_.Exec(kCloseCart, now_ms, cart_id) == 1);
+  TANDEM_CHECK(SaveCart(cart_id, f, false, now_ms) == 1);
 }
 
 std::vector<int64_t> SqliteOrderStore::OpenCartsWithSku(const std::string& sku, int limit) {

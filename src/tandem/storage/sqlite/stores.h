@@ -14,7 +14,7 @@ class SqliteCatalogStore final : public catalog::CatalogStore {
   void SaveProduct(const catalog::Product& product) override;
   std::optional<catalog::Product> FindProduct(int64_t id) override;
   std::optional<catalog::Variant> FindVariant(const std::string& sku) override;
-  std::optional<std::pair<std::string, bool>> ProductNameAndActive(int64_t id) override;
+  std::optional<catalog::VariantWithProduct> FindVariantWithProduct(const std::string& sku) override;
   std::vector<int64_t> SearchProducts(const std::string& fts_query, int limit,
                                       int64_t offset) override;
 
@@ -95,7 +95,7 @@ class SqliteOrderStore final : public orders::OrderStore {
   void SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) override;
   void SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
                    int64_t now_ms) override;
-  void CloseCart(int64_t cart_id, int64_t now_ms) override;
+  void CloseCart(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) override;
   std::vector<int64_t> OpenCartsWithSku(const std::string& sku, int limit) override;
   int64_t NextOrderSequence(int year) override;
   int64_t InsertOrder(orders::Order& order) override;
@@ -116,6 +116,8 @@ class SqliteOrderStore final : public orders::OrderStore {
   bool HasVerifiedPayment(int64_t order_id) override;
 
  private:
+  // Writes the cart's fulfilment and open flag; returns the rows changed (0 or 1).
+  int SaveCart(int64_t cart_id, const orders::Fulfillment& f, bool open, int64_t now_ms);
   Connection& c_;
 };
 
