@@ -147,7 +147,7 @@ void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& 
       call->render = std::move(result.value());  // after the commit, off the writer thread
       return Status::Ok();
     }
-    call->stored = JsonResponse(status, (*result)());
+    call->stored = JsonTextResponse(status, (*result)());
     tx.SaveIdempotency(call->stored_key,
                        {call->request_hash, call->stored->status, call->stored->body},
                        clock.NowMs());
@@ -155,7 +155,8 @@ void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& 
   };
   ctx.db.WriteAsync(std::move(run), [call, status](Status s) {
     if (!s.ok()) return call->respond(Problem(s));
-    call->respond(call->stored ? std::move(*call->stored) : JsonResponse(status, call->render()));
+    call->respond(call->stored ? std::move(*call->stored)
+                               : JsonTextResponse(status, call->render()));
   });
 }
 
@@ -168,9 +169,9 @@ Response WriteJson(ApiContext& ctx, const Request& request, const std::string& s
       [&fn](storage::Tx& tx) -> Result<Render> {
         Result<Json> body = fn(tx);
         if (!body.ok()) return body.status();
-        // Called once: hands the JSON over instead of copying it.
-        return Render(
-            [body = std::make_shared<Json>(std::move(body.value()))] { return std::move(*body); });
+        return Render([body = std::make_shared<Json>(std::move(body.value()))] {
+          return DumpJson(*body);
+        });
       },
       [&answer](Response r) { answer.set_value(std::move(r)); });
   return done.get();

@@ -68,8 +68,9 @@ using WriteFn = std::function<Result<Json>(storage::Tx&)>;
 // empty scope means the operation takes no Idempotency-Key.
 Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
                    const WriteFn& fn);
-// Builds an answer's JSON from what a write function kept (owned by the closure); called once.
-using Render = std::function<Json()>;
+// Writes an answer's JSON text from what a write function kept (owned by the closure); called
+// once.
+using Render = std::function<std::string()>;
 using RenderFn = std::function<Result<Render>(storage::Tx&)>;
 // WriteJson without waiting, for handlers that never block: `respond` gets the answer once the
 // write is durable (or refused), on a storage thread. `fn` runs on the writer thread after this

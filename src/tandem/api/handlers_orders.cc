@@ -19,9 +19,7 @@ Result<Render> CartRender(orders::OrderContext& octx, const orders::Cart& cart,
   Result<orders::CartView> view = orders::ViewCart(octx, cart);
   if (!view.ok()) return view.status();
   return Render([view = std::move(view.value()), token = std::move(token)] {
-    Json body = CartJson(view);
-    if (!token.empty()) body["token"] = token;
-    return body;
+    return CartText(view, token);
   });
 }
 
@@ -29,7 +27,7 @@ Result<Render> CartRender(orders::OrderContext& octx, const orders::Cart& cart,
 Result<Json> CartBody(orders::OrderContext& octx, const orders::Cart& cart) {
   Result<Render> render = CartRender(octx, cart);
   if (!render.ok()) return render.status();
-  return (*render)();
+  return Json::parse((*render)());
 }
 
 // Everything a cart route does first: who calls, which cart, the JSON body.
@@ -216,7 +214,7 @@ void Checkout(ApiContext& ctx, Request& req, Respond respond) {
         orders::OrderContext octx = MakeOrderContext(ctx, tx, call.who.actor());
         Result<orders::Order> order = orders::Checkout(octx, std::move(cart.value()), c);
         if (!order.ok()) return order.status();
-        return Render([order = std::move(order.value())] { return OrderJson(order, false); });
+        return Render([order = std::move(order.value())] { return OrderText(order, false); });
       },
       std::move(respond));
 }

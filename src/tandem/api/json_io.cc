@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "tandem/base/clock.h"
+#include "tandem/base/json_writer.h"
 #include "tandem/base/limits.h"
 
 namespace tandem::api {
@@ -253,125 +254,199 @@ Json AccountJson(const customers::Account& a) {
               {"created_at", FormatTimestamp(a.created_ms)}};
 }
 
-Json AddressJson(const orders::Address& a) {
-  return Json{{"name", a.name},         {"line1", a.line1},   {"line2", a.line2},
-              {"city", a.city},         {"postcode", a.postcode},
-              {"country", a.country},   {"phone", a.phone}};
-}
-
-Json FulfillmentJson(const orders::Fulfillment& f) {
-  Json j{{"method", orders::FulfillmentName(f.method)}};
-  if (f.method == orders::FulfillmentMethod::kDelivery) {
-    j["service"] = f.service;
-    j["address"] = f.address ? AddressJson(*f.address) : Json(nullptr);
-  } else {
-    j["location_id"] = f.location_id ? Json(*f.location_id) : Json(nullptr);
-  }
-  return j;
-}
-
 namespace {
-Json TotalsJson(const orders::Totals& t) {
-  return Json{{"subtotal", MoneyJson(t.subtotal)},
-              {"discount", MoneyJson(t.discount)},
-              {"shipping", MoneyJson(t.shipping)},
-              {"total", MoneyJson(t.total)}};
+
+void WriteMoney(JsonWriter& w, std::string_view key, const Money& m) {
+  w.Key(key).BeginObject();
+  w.Key("amount").Int(m.amount);
+  w.Key("currency").String(m.currency);
+  w.EndObject();
 }
 
-Json TimelineJson(const std::vector<orders::TimelineEntry>& timeline, bool with_actor) {
-  Json out = Json::array();
-  for (const auto& e : timeline) {
-    Json j{{"at", FormatTimestamp(e.at_ms)},
-           {"from", e.from.empty() ? Json(nullptr) : Json(e.from)},
-           {"to", e.to},
-           {"note", e.note}};
-    if (with_actor) j["actor"] = e.actor;
-    out.push_back(std::move(j));
-  }
-  return out;
+void WriteAddress(JsonWriter& w, const orders::Address& a) {
+  w.BeginObject();
+  w.Key("name").String(a.name);
+  w.Key("line1").String(a.line1);
+  w.Key("line2").String(a.line2);
+  w.Key("city").String(a.city);
+  w.Key("postcode").String(a.postcode);
+  w.Key("country").String(a.country);
+  w.Key("phone").String(a.phone);
+  w.EndObject();
 }
+
+void WriteFulfillment(JsonWriter& w, const orders::Fulfillment& f) {
+  w.Key("fulfillment").BeginObject();
+  w.Key("method").String(orders::FulfillmentName(f.method));
+  if (f.method == orders::FulfillmentMethod::kDelivery) {
+    w.Key("service").String(f.service);
+    w.Key("address");
+    if (f.address) {
+      WriteAddress(w, *f.address);
+    } else {
+      w.Null();
+    }
+  } else {
+    w.Key("location_id");
+    if (f.location_id) {
+      w.Int(*f.location_id);
+    } else {
+      w.Null();
+    }
+  }
+  w.EndObject();
+}
+
+void WriteOptionalString(JsonWriter& w, std::string_view key, std::string_view value) {
+  w.Key(key);
+  if (value.empty()) {
+    w.Null();
+  } else {
+    w.String(value);
+  }
+}
+
+void WriteTimeline(JsonWriter& w, const std::vector<orders::TimelineEntry>& timeline,
+                   bool with_actor) {
+  w.Key("timeline").BeginArray();
+  for (const auto& e : timeline) {
+    w.BeginObject();
+    w.Key("at").String(FormatTimestamp(e.at_ms));
+    if (with_actor) w.Key("actor").String(e.actor);
+    WriteOptionalString(w, "from", e.from);
+    w.Key("to").String(e.to);
+    w.Key("note").String(e.note);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 }  // namespace
 
-Json CartJson(const orders::CartView& v) {
-  Json items = Json::array();
+std::string CartText(const orders::CartView& v, std::string_view token) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("id").Int(v.cart.id);
+  if (!token.empty()) w.Key("token").String(token);
+  w.Key("status").String(v.cart.open ? "open" : "checked_out");
+  w.Key("items").BeginArray();
   for (const auto& l : v.lines) {
-    Json options = Json::object();
-    for (const auto& o : l.variant.options) options[o.name] = o.value;
-    items.push_back({{"sku", l.line.sku},
-                     {"product_id", l.variant.product_id},
-                     {"name", l.product_name},
-                     {"options", options},
-                     {"image_url", l.variant.image_url},
-                     {"unit_price", MoneyJson(l.variant.price)},
-                     {"quantity", l.line.quantity},
-                     {"held", l.held},
-                     {"warning", l.warning.empty() ? Json(nullptr) : Json(l.warning)},
-                     {"line_total", MoneyJson(l.line_total)}});
+    w.BeginObject();
+    w.Key("sku").String(l.line.sku);
+    w.Key("product_id").Int(l.variant.product_id);
+    w.Key("name").String(l.product_name);
+    w.Key("options").BeginObject();
+    for (const auto& o : l.variant.options) w.Key(o.name).String(o.value);
+    w.EndObject();
+    w.Key("image_url").String(l.variant.image_url);
+    WriteMoney(w, "unit_price", l.variant.price);
+    w.Key("quantity").Int(l.line.quantity);
+    w.Key("held").Int(l.held);
+    WriteOptionalString(w, "warning", l.warning);
+    WriteMoney(w, "line_total", l.line_total);
+    w.EndObject();
   }
-  return Json{{"id", v.cart.id},
-              {"status", v.cart.open ? "open" : "checked_out"},
-              {"items", items},
-              {"totals", TotalsJson(v.totals)},
-              {"hold_expires_at",
-               v.hold_expires_ms ? Json(FormatTimestamp(*v.hold_expires_ms)) : Json(nullptr)},
-              {"fulfillment", FulfillmentJson(v.cart.fulfillment)}};
+  w.EndArray();
+  w.Key("totals").BeginObject();
+  WriteMoney(w, "subtotal", v.totals.subtotal);
+  WriteMoney(w, "discount", v.totals.discount);
+  WriteMoney(w, "shipping", v.totals.shipping);
+  WriteMoney(w, "total", v.totals.total);
+  w.EndObject();
+  w.Key("hold_expires_at");
+  if (v.hold_expires_ms) {
+    w.String(FormatTimestamp(*v.hold_expires_ms));
+  } else {
+    w.Null();
+  }
+  WriteFulfillment(w, v.cart.fulfillment);
+  w.EndObject();
+  return w.Take();
+}
+
+std::string OrderText(const orders::Order& o, bool for_staff) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("id").Int(o.id);
+  w.Key("number").String(o.number);
+  w.Key("tracking_code").String(o.tracking_code);
+  if (!o.access_token.empty()) w.Key("access_token").String(o.access_token);
+  w.Key("status").String(orders::StatusName(o.status));
+  w.Key("channel").String(o.channel);
+  w.Key("email").String(o.email);
+  w.Key("name").String(o.name);
+  w.Key("phone").String(o.phone);
+  w.Key("customer_id");
+  if (o.customer_id) {
+    w.Int(*o.customer_id);
+  } else {
+    w.Null();
+  }
+  w.Key("payment_method").String(orders::PaymentMethodName(o.payment_method));
+  WriteFulfillment(w, o.fulfillment);
+  w.Key("lines").BeginArray();
+  for (const auto& l : o.lines) {
+    w.BeginObject();
+    w.Key("id").Int(l.id);
+    w.Key("sku").String(l.sku);
+    w.Key("product_id").Int(l.product_id);
+    w.Key("name").String(l.name);
+    w.Key("options").String(l.options);
+    w.Key("image_url").String(l.image_url);
+    WriteMoney(w, "unit_price", l.unit_price);
+    w.Key("quantity").Int(l.quantity);
+    WriteMoney(w, "line_total", l.line_total);
+    w.Key("unfulfillable").Int(l.unfulfillable);
+    w.EndObject();
+  }
+  w.EndArray();
+  WriteMoney(w, "subtotal", o.totals.subtotal);
+  WriteMoney(w, "discount", o.totals.discount);
+  WriteMoney(w, "shipping", o.totals.shipping);
+  WriteMoney(w, "total", o.totals.total);
+  w.Key("carrier").String(o.carrier);
+  w.Key("tracking_number").String(o.tracking_number);
+  w.Key("related_order_ids").BeginArray();
+  for (int64_t id : o.related_order_ids) w.Int(id);
+  w.EndArray();
+  WriteTimeline(w, o.timeline, for_staff);
+  w.Key("created_at").String(FormatTimestamp(o.created_ms));
+  w.Key("updated_at").String(FormatTimestamp(o.updated_ms));
+  w.EndObject();
+  return w.Take();
 }
 
 Json OrderJson(const orders::Order& o, bool for_staff) {
-  Json lines = Json::array();
-  for (const auto& l : o.lines) {
-    lines.push_back({{"id", l.id},
-                     {"sku", l.sku},
-                     {"product_id", l.product_id},
-                     {"name", l.name},
-                     {"options", l.options},
-                     {"image_url", l.image_url},
-                     {"unit_price", MoneyJson(l.unit_price)},
-                     {"quantity", l.quantity},
-                     {"line_total", MoneyJson(l.line_total)},
-                     {"unfulfillable", l.unfulfillable}});
-  }
-  Json j{{"id", o.id},
-         {"number", o.number},
-         {"tracking_code", o.tracking_code},
-         {"status", orders::StatusName(o.status)},
-         {"channel", o.channel},
-         {"email", o.email},
-         {"name", o.name},
-         {"phone", o.phone},
-         {"customer_id", o.customer_id ? Json(*o.customer_id) : Json(nullptr)},
-         {"payment_method", orders::PaymentMethodName(o.payment_method)},
-         {"fulfillment", FulfillmentJson(o.fulfillment)},
-         {"lines", lines},
-         {"subtotal", MoneyJson(o.totals.subtotal)},
-         {"discount", MoneyJson(o.totals.discount)},
-         {"shipping", MoneyJson(o.totals.shipping)},
-         {"total", MoneyJson(o.totals.total)},
-         {"carrier", o.carrier},
-         {"tracking_number", o.tracking_number},
-         {"related_order_ids", o.related_order_ids},
-         {"timeline", TimelineJson(o.timeline, for_staff)},
-         {"created_at", FormatTimestamp(o.created_ms)},
-         {"updated_at", FormatTimestamp(o.updated_ms)}};
-  if (!o.access_token.empty()) j["access_token"] = o.access_token;
-  return j;
+  return Json::parse(OrderText(o, for_staff));
 }
 
 Json TrackingJson(const orders::Order& o) {
-  return Json{{"number", o.number},
-              {"status", orders::StatusName(o.status)},
-              {"fulfillment_method", orders::FulfillmentName(o.fulfillment.method)},
-              {"carrier", o.carrier},
-              {"tracking_number", o.tracking_number},
-              {"timeline", TimelineJson(o.timeline, false)},
-              {"created_at", FormatTimestamp(o.created_ms)}};
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("number").String(o.number);
+  w.Key("status").String(orders::StatusName(o.status));
+  w.Key("fulfillment_method").String(orders::FulfillmentName(o.fulfillment.method));
+  w.Key("carrier").String(o.carrier);
+  w.Key("tracking_number").String(o.tracking_number);
+  WriteTimeline(w, o.timeline, false);
+  w.Key("created_at").String(FormatTimestamp(o.created_ms));
+  w.EndObject();
+  return Json::parse(w.Take());
+}
+
+std::string DumpJson(const Json& body) {
+  return body.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Response JsonTextResponse(int status, std::string text) {
+  Response r;
+  r.status = status;
+  r.body = std::move(text);
+  return r;
 }
 
 Response JsonResponse(int status, const Json& body) {
-  Response r;
-  r.status = status;
-  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  return r;
+  return JsonTextResponse(status, DumpJson(body));
 }
 
 }  // namespace tandem::api

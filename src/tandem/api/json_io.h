@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "tandem/api/http.h"
 #include "tandem/base/money.h"
@@ -64,15 +65,21 @@ Json LocationJson(const inventory::Location& location);
 Json LevelJson(const inventory::StockLevel& level);
 Json MovementJson(const inventory::Movement& movement);
 Json AccountJson(const customers::Account& account);
-Json AddressJson(const orders::Address& address);
-Json FulfillmentJson(const orders::Fulfillment& fulfillment);
-Json CartJson(const orders::CartView& view);
+// The cart and order answers are written as text (JsonWriter): they are the flash sale's, built
+// once per request. `token`: a new cart's token, shown once (empty: none).
+std::string CartText(const orders::CartView& view, std::string_view token = {});
 // The order as its owner sees it; staff also see who made each change.
+std::string OrderText(const orders::Order& order, bool for_staff);
+// OrderText as a tree, for lists.
 Json OrderJson(const orders::Order& order, bool for_staff);
 // The public tracking view: status and timeline, no personal data.
 Json TrackingJson(const orders::Order& order);
 
+// The text of a JSON document as answers carry it (invalid UTF-8 replaced).
+std::string DumpJson(const Json& body);
 // A JSON response with the given status.
 Response JsonResponse(int status, const Json& body);
+// The same with the JSON already written.
+Response JsonTextResponse(int status, std::string text);
 
 }  // namespace tandem::api

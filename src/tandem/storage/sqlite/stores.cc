@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tandem/base/check.h"
+#include "tandem/base/json_writer.h"
 
 namespace tandem::storage::sqlite {
 namespace {
@@ -396,10 +397,17 @@ constexpr Query kPutSetting{"put_setting",
 
 std::optional<std::string> AddressToJson(const std::optional<orders::Address>& a) {
   if (!a) return std::nullopt;
-  return json{{"name", a->name},         {"line1", a->line1}, {"line2", a->line2},
-              {"city", a->city},         {"postcode", a->postcode},
-              {"country", a->country},   {"phone", a->phone}}
-      .dump();
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("name").String(a->name);
+  w.Key("line1").String(a->line1);
+  w.Key("line2").String(a->line2);
+  w.Key("city").String(a->city);
+  w.Key("postcode").String(a->postcode);
+  w.Key("country").String(a->country);
+  w.Key("phone").String(a->phone);
+  w.EndObject();
+  return w.Take();
 }
 
 std::optional<orders::Address> AddressFromJson(const Rows& r, int col) {
