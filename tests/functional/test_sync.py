@@ -292,6 +292,21 @@ def test_gap_waits_pending_then_applies_in_seq_order(server):
     assert sync_status(server, store["id"])["tills"][0]["last_seq"] == 3
 
 
+def test_a_waiting_sale_resent_under_a_new_id_with_the_gap_filled_is_a_duplicate(server):
+    store = make_store(server)
+    sku = server.seed({store["id"]: 10})
+    till = Till(server, store["id"], server.token("admin"))
+    receipt, sale = till.event("receipt", [(sku, 5)]), till.sale(sku, 3)
+    assert till.statuses([sale]) == ["pending"]
+    # The till lost the sale's id and sends it again, with seq 1 that closes the gap: the stored
+    # sale is applied in this very call, and the resent copy is that sale.
+    resent = dict(sale, id=unique("ev"))
+    assert till.statuses([receipt, resent]) == ["applied", "duplicate"]
+    assert level(server, sku, store["id"])["on_hand"] == 10 + 5 - 3
+    assert sync_status(server, store["id"])["events_pending"] == 0
+    server.assert_consistent()
+
+
 def test_sale_below_zero_is_a_fact_and_the_check_accepts_it(server):
     """The API lets a till sale take on_hand below zero (units the system did not know of)."""
     store = make_store(server)

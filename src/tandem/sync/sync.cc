@@ -230,8 +230,10 @@ Result<std::vector<EventResult>> UploadEvents(SyncContext& ctx, int64_t location
   }
 
   std::vector<EventResult> results;
+  std::vector<std::string> stored_ids;  // per result: the id its sale is stored under
   for (const TillEvent& e : events) {
     EventResult r{e.id, "", ""};
+    stored_ids.push_back(e.id);
     std::string hash = ContentHash(till_id, e);
     std::optional<StoredEvent> known = ctx.sync.FindEvent(e.id);
     if (known) {
@@ -245,7 +247,8 @@ Result<std::vector<EventResult>> UploadEvents(SyncContext& ctx, int64_t location
     if (std::optional<StoredEvent> same_seq = ctx.sync.FindEventBySeq(location_id, till_id, e.seq)) {
       // The same sale re-sent under a new id (a till that lost its id) is still the same sale.
       if (same_seq->content_hash == hash) {
-        r.status = same_seq->status == "pending" ? "pending" : "duplicate";
+        r.status = "duplicate";
+        stored_ids.back() = same_seq->event.id;
       } else {
         r.status = "rejected";
         r.detail = "seq " + std::to_string(e.seq) + " of this till belongs to another event";
@@ -288,12 +291,14 @@ Result<std::vector<EventResult>> UploadEvents(SyncContext& ctx, int64_t location
   till.last_upload_ms = ctx.now_ms;
   ctx.sync.SaveTill(location_id, till);
 
-  for (EventResult& r : results) {
+  for (size_t i = 0; i < results.size(); ++i) {
+    EventResult& r = results[i];
     auto it = applied.find(r.id);
     if (r.status == "pending" && it != applied.end()) {
       r.status = it->second ? "conflict" : "applied";
     } else if (r.status == "duplicate") {
-      std::optional<StoredEvent> known = ctx.sync.FindEvent(r.id);
+      // A sale known before (under this id or another) that still waits for a gap to close.
+      std::optional<StoredEvent> known = ctx.sync.FindEvent(stored_ids[i]);
       if (known && known->status == "pending") r.status = "pending";
     }
   }
