@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Tandem's benchmark runner (issue 4). Start it with bench/run.sh; see docs/performance.md.
 
-Full run (about 6 minutes):
+Full run (about 4-6 minutes, build included):
   1. builds the release binary and the load generator (make build-release, target tandem-loadgen);
   2. measures the disk (fdatasync per second) and records the machine;
   3. prepares a fresh data folder: an admin account, then over HTTP (tandem-loadgen seed) four
      stores and one distribution centre, 10,000 SKUs, 20 hot SKUs with 100,000 units each and a
      sell-out SKU with 1,000 units;
-  4. starts `tandem serve` with its durable defaults (synchronous=FULL group commit) and runs:
+  4. starts `tandem serve` with its durable defaults (group commit, every answer after its fdatasync) and runs:
      the flash sale (closed loop) at 64, 256 and 1,024 connections, the flash sale in an open loop
      at a fixed arrival rate, the browse mix, the ceiling (GET /healthz at 256 connections), and
      the sell-out (1,000 units, 1,024 connections);
@@ -22,7 +22,7 @@ Full run (about 6 minutes):
   7. writes bench/results/: results.json (everything), one JSON report per load run, summary.md
      (the tables of docs/performance.md), and gnuplot PNG plots (throughput and latency over time).
 
---quick does the same on a tiny setting in a few seconds (no build, no apt-get, no timings
+--quick does the same on a tiny setting in 15-20 s (no build, no apt-get, no timings
 asserted): `make test` runs it through bench/test_bench_smoke.py.
 
 Each heavy step (build, seeding, every load run, every pgbench run) holds the machine lock
@@ -52,10 +52,12 @@ import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from serve import ServeFailed, start_serve  # noqa: E402
+
 DEFAULT_LOCK = "/tmp/tandem-machine.lock"
 ADMIN_EMAIL = "bench-admin@bench.example.my"
 ADMIN_PASSWORD = "bench-admin-password"
-LISTENING_RE = re.compile(r"tandem listening on http://([0-9.]+):(\d+)")
 
 FULL = dict(skus=10000, variants=10, hot=20, hot_stock=100000, sellout_stock=1000,
             flash_connections=[64, 256, 1024], flash_seconds=20, open_connections=256,
@@ -154,26 +156,14 @@ class Tandem:
 
     def start(self, timeout=60):
         os.makedirs(self.data, exist_ok=True)
-        offset = os.path.getsize(self.out_path) if os.path.exists(self.out_path) else 0
-        with open(self.out_path, "ab") as out, open(self.err_path, "ab") as err:
-            self.proc = subprocess.Popen(
+        try:
+            self.proc, self.port = start_serve(
                 [self.bin, "serve", "--data", self.data, "--listen", "127.0.0.1:0", *self.extra],
-                stdout=out, stderr=err, stdin=subprocess.DEVNULL, preexec_fn=raise_nofile)
-        deadline = time.monotonic() + timeout
-        while True:
-            with open(self.out_path, "rb") as f:
-                f.seek(offset)
-                m = LISTENING_RE.search(f.read().decode("utf-8", "replace"))
-            if m:
-                self.port = int(m.group(2))
-                return self
-            if self.proc.poll() is not None:
-                raise SetupError(f"tandem serve exited with {self.proc.returncode}:\n"
-                                 f"{self.stderr_tail()}")
-            if time.monotonic() > deadline:
-                self.kill9()
-                raise SetupError("tandem serve did not start listening")
-            time.sleep(0.05)
+                self.out_path, self.err_path, timeout, preexec_fn=raise_nofile)
+        except ServeFailed as e:
+            self.proc = None
+            raise SetupError(f"{e}:\n{self.stderr_tail()}") from e
+        return self
 
     def stop(self, timeout=60):
         """SIGTERM (graceful); returns the exit code."""
@@ -233,6 +223,18 @@ class Tandem:
         if status != 200:
             raise SetupError(f"login failed: {status} {body}")
         return body["token"]
+
+    def stock(self, sku, token):
+        """A SKU's totals over its locations: on_hand, allocated, reserved, and how many of its
+        levels show a negative `available`."""
+        status, body = self.request("GET", f"/api/v1/inventory?sku={sku}", token=token)
+        if status != 200:
+            raise SetupError(f"GET inventory {sku}: {status} {body}")
+        levels = body["items"]
+        return {"on_hand": sum(lv["on_hand"] for lv in levels),
+                "allocated": sum(lv["allocated"] for lv in levels),
+                "reserved": sum(lv["reserved"] for lv in levels),
+                "negative_levels": sum(1 for lv in levels if lv["available"] < 0)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,16 +427,26 @@ class Loadgen:
             return json.load(f)
 
 
-def read_orders(path):
-    """{sku: count} of the orders answered 201 in a loadgen --orders file."""
+def build_release(machine):
+    """The release `tandem` and `tandem-loadgen`, under the machine lock."""
+    log("building the release binary and the load generator")
+    with machine.lock("build"):
+        run(["make", "-C", REPO, "build-release"], timeout=1800, capture=True)
+        run(["cmake", "--build", os.path.join(REPO, "build", "release"), "--target",
+             "tandem-loadgen", f"-j{os.cpu_count() or 2}"], timeout=1800, capture=True)
+
+
+def read_orders(*paths):
+    """{sku: count} of the orders answered 201 in loadgen --orders files (missing ones count 0)."""
     counts = {}
-    if not path or not os.path.exists(path):
-        return counts
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) == 2:
-                counts[parts[1]] = counts.get(parts[1], 0) + 1
+    for path in paths:
+        if not path or not os.path.exists(path):
+            continue
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2:
+                    counts[parts[1]] = counts.get(parts[1], 0) + 1
     return counts
 
 
@@ -746,11 +758,6 @@ class Checks:
         return all(c["ok"] for c in self.items)
 
 
-def p99(rep, kind):
-    k = rep["kinds"].get(kind)
-    return k["latency_ms"]["p99"] if k else None
-
-
 def fmt(x, digits=1):
     if x is None:
         return "–"
@@ -761,7 +768,7 @@ def fmt(x, digits=1):
 
 def summary_markdown(results):
     lines = []
-    lines.append("| run | connections | checkouts/s | requests/s | p99 cart ms | p99 add ms "
+    lines.append("| run | connections | checkouts/s | requests/s | p99 1st request ms | p99 add ms "
                  "| p99 checkout ms | p99 all ms | statuses | 5xx | transport errors "
                  "| server cores (busiest thread) | loadgen cores | other work cores |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
@@ -805,7 +812,7 @@ def summary_markdown(results):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Tandem benchmark runner (see docs/performance.md)")
-    ap.add_argument("--quick", action="store_true", help="tiny setting, a few seconds")
+    ap.add_argument("--quick", action="store_true", help="tiny setting, 15-20 s")
     ap.add_argument("--out", help="results folder (default bench/results; --quick: a temp dir)")
     ap.add_argument("--bin", help="tandem binary (default: build it, build/release/...)")
     ap.add_argument("--loadgen", help="tandem-loadgen binary (default: build/release/bench/...)")
@@ -814,7 +821,7 @@ def main(argv=None):
                     help=f"machine lock file (default {DEFAULT_LOCK}; --quick: none)")
     ap.add_argument("--no-lock", action="store_true", help="take no machine lock")
     ap.add_argument("--server-threads", type=int, default=0,
-                    help="tandem serve --io-threads (default: the server's own, one per core)")
+                    help="tandem serve --io-threads (default: the server's own, one per core but one)")
     ap.add_argument("--connections", help="flash-sale connection counts, e.g. 64,256,1024")
     ap.add_argument("--flash-seconds", type=float, help="seconds per flash-sale run")
     ap.add_argument("--loadgen-threads", type=int, default=1, help="load generator threads")
@@ -861,11 +868,7 @@ def main(argv=None):
 
     # 1. build
     if not args.quick and not args.no_build and not args.bin and not args.loadgen:
-        log("building the release binary and the load generator")
-        with machine.lock("build"):
-            run(["make", "-C", REPO, "build-release"], timeout=1800, capture=True)
-            run(["cmake", "--build", os.path.join(REPO, "build", "release"), "--target",
-                 "tandem-loadgen", f"-j{os.cpu_count() or 2}"], timeout=1800, capture=True)
+        build_release(machine)
     for b in (tandem_bin, loadgen_bin):
         if not os.access(b, os.X_OK):
             raise SetupError(f"{b} is missing: build it (make build-release; cmake --build "
@@ -966,28 +969,20 @@ def main(argv=None):
         checks.add("no transport error (timeout, reset) in any run", total_errors == 0,
                    f"{total_errors} errors")
 
-        answered = {}
-        for r in reports.values():
-            if r.get("orders_file"):
-                for sku, n in read_orders(os.path.join(out_dir, r["orders_file"])).items():
-                    answered[sku] = answered.get(sku, 0) + n
+        answered = read_orders(*[os.path.join(out_dir, r["orders_file"])
+                                 for r in reports.values() if r.get("orders_file")])
         token = server.login()
         stock_report = {}
         oversold, mismatched = [], []
         for sku in hot + [sellout_sku]:
-            status, body = server.request("GET", f"/api/v1/inventory?sku={sku}", token=token)
-            if status != 200:
-                raise SetupError(f"GET inventory {sku}: {status} {body}")
-            on_hand = sum(lv["on_hand"] for lv in body["items"])
-            allocated = sum(lv["allocated"] for lv in body["items"])
-            reserved = sum(lv["reserved"] for lv in body["items"])
-            negative = [lv for lv in body["items"] if lv["available"] < 0]
-            stock_report[sku] = {"stock": manifest["stock"][sku], "on_hand": on_hand,
-                                 "allocated": allocated, "reserved": reserved,
+            s = server.stock(sku, token)
+            stock_report[sku] = {"stock": manifest["stock"][sku], "on_hand": s["on_hand"],
+                                 "allocated": s["allocated"], "reserved": s["reserved"],
                                  "answered_201": answered.get(sku, 0)}
-            if allocated + reserved > on_hand or negative or allocated > manifest["stock"][sku]:
+            if (s["allocated"] + s["reserved"] > s["on_hand"] or s["negative_levels"]
+                    or s["allocated"] > manifest["stock"][sku]):
                 oversold.append(sku)
-            if allocated != answered.get(sku, 0):
+            if s["allocated"] != answered.get(sku, 0):
                 mismatched.append(sku)
         results["stock"] = stock_report
         checks.add("no SKU sold more than it had (allocated + reserved <= on hand)",

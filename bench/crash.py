@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (the runner's helpers)
 from bench import ADMIN_EMAIL, ADMIN_PASSWORD, REPO, Checks, Loadgen, Machine, SetupError, \
-    Tandem, log, read_orders, run  # noqa: E402
+    Tandem, log, read_orders  # noqa: E402
 
 
 def main(argv=None):
@@ -59,11 +59,7 @@ def main(argv=None):
     tandem_bin = args.bin or os.path.join(REPO, "build", "release", "src", "tandem", "tandem")
     loadgen_bin = args.loadgen or os.path.join(REPO, "build", "release", "bench", "tandem-loadgen")
     if not args.no_build and not args.bin and not args.loadgen:
-        log("building the release binary and the load generator")
-        with machine.lock("build"):
-            run(["make", "-C", REPO, "build-release"], timeout=1800, capture=True)
-            run(["cmake", "--build", os.path.join(REPO, "build", "release"), "--target",
-                 "tandem-loadgen"], timeout=1800, capture=True)
+        bench.build_release(machine)
     lg = Loadgen(loadgen_bin, machine, args.out)
     rng = random.Random(args.seed)
     checks = Checks()
@@ -120,7 +116,7 @@ def main(argv=None):
             if code != 0:
                 log(text)
 
-        checks.add(f"at least 10 kill -9 under load", len(cycles) >= 10, f"{len(cycles)} kills")
+        checks.add("at least 10 kill -9 under load", len(cycles) >= 10, f"{len(cycles)} kills")
         bad = [c["cycle"] for c in cycles if c["check_exit"] != 0]
         checks.add("tandem check clean after every kill", not bad, f"failed after {bad}" if bad
                    else f"{len(cycles)} checks")
@@ -132,22 +128,15 @@ def main(argv=None):
         v = lg.verify(server.port, order_files, 32)
         checks.add("every order answered 201 exists with its SKU", v["ok"],
                    f"{v['found']} of {v['orders']} found")
-        answered = {}
-        for path in order_files:
-            for sku, n in read_orders(path).items():
-                answered[sku] = answered.get(sku, 0) + n
+        answered = read_orders(*order_files)
         token = server.login()
         problems = []
         for sku in hot:
-            status, body = server.request("GET", f"/api/v1/inventory?sku={sku}", token=token)
-            if status != 200:
-                raise SetupError(f"GET inventory {sku}: {status}")
-            on_hand = sum(lv["on_hand"] for lv in body["items"])
-            allocated = sum(lv["allocated"] for lv in body["items"])
-            reserved = sum(lv["reserved"] for lv in body["items"])
-            stock[sku] = {"on_hand": on_hand, "allocated": allocated, "reserved": reserved,
-                          "answered_201": answered.get(sku, 0)}
-            if allocated < answered.get(sku, 0) or allocated + reserved > on_hand:
+            s = server.stock(sku, token)
+            stock[sku] = {"on_hand": s["on_hand"], "allocated": s["allocated"],
+                          "reserved": s["reserved"], "answered_201": answered.get(sku, 0)}
+            oversold = s["allocated"] + s["reserved"] > s["on_hand"]
+            if s["allocated"] < answered.get(sku, 0) or oversold:
                 problems.append(sku)
         checks.add("per SKU: orders answered 201 <= allocated, allocated + reserved <= on hand",
                    not problems, f"{problems}" if problems else f"{len(stock)} SKUs")
@@ -175,9 +164,9 @@ def main(argv=None):
               "seconds": round(time.monotonic() - started, 1)}
     with open(os.path.join(args.out, "crash.json"), "w") as f:
         json.dump(result, f, indent=1)
-    print(f"\n{len(cycles)} kills, {result['orders_answered_201']} orders answered 201 and all "
-          f"verified: {'ALL CHECKS PASSED' if result['ok'] else 'SOME CHECKS FAILED'} in "
-          f"{result['seconds']:.0f} s; details in {args.out}/crash.json")
+    outcome = "all verified: ALL CHECKS PASSED" if result["ok"] else "SOME CHECKS FAILED"
+    print(f"\n{len(cycles)} kills, {result['orders_answered_201']} orders answered 201, "
+          f"{outcome} in {result['seconds']:.0f} s; details in {args.out}/crash.json")
     return 0 if result["ok"] else 1
 
 

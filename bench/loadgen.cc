@@ -114,17 +114,18 @@ struct Options {
 void Usage() {
   std::puts(
       "usage: tandem-loadgen [run|seed|verify] [options]\n"
-      "common:  --host H (127.0.0.1) --port P (8080) --connections N (64) --threads T (1)\n"
-      "         --timeout-ms MS (15000) --json FILE --quiet --seed N (1)\n"
+      "common:  --host H (127.0.0.1) --port P (8080) --connections N (64)\n"
+      "         --timeout-ms MS (15000) --quiet\n"
       "run:     --scenario flash|browse|healthz (flash) --duration-seconds S (10)\n"
+      "         --threads T (1) --seed N (1) --json FILE\n"
       "         --rate SESSIONS_PER_S (0 = closed loop) --max-requests N (20000000)\n"
       "         --skus A,B,..|FILE --products 1,2,..|FILE|FIRST-LAST --orders FILE\n"
       "         --drain-seconds S (timeout + 2) --label TEXT\n"
       "seed:    --admin-email E --admin-password P --manifest FILE --skus N (10000)\n"
       "         --variants-per-product V (10) --stores N (4) --dcs N (1) --hot N (20)\n"
       "         --hot-stock Q (100000) --sellout N (1) --sellout-stock Q (1000)\n"
-      "         --dc-stock Q (50) --store-stock Q (10) --prefix P (B)\n"
-      "verify:  --admin-email E --admin-password P --orders FILE[,FILE...]");
+      "         --dc-stock Q (50) --store-stock Q (10) --prefix P (B) --seed N (1)\n"
+      "verify:  --admin-email E --admin-password P --orders FILE[,FILE...] --json FILE");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -190,9 +191,7 @@ Options ParseOptions(int argc, char** argv) {
     } else if (arg == "--scenario") {
       o.scenario = next();
     } else if (arg == "--skus") {
-      std::string v = next();
-      // `seed` takes a count, `run` a list or a file.
-      o.skus = v;
+      o.skus = next();  // `seed` takes a count, `run` a list or a file
     } else if (arg == "--products") {
       o.products = next();
     } else if (arg == "--seed") {
@@ -361,13 +360,11 @@ enum Kind : int {
   kProduct,
   kCartView,
   kHealthz,
-  kOrderGet,
   kSession,
   kKinds
 };
-constexpr std::array<const char*, kKinds> kKindNames{"cart_create", "cart_add",  "checkout",
-                                                     "search",      "product",   "cart_view",
-                                                     "healthz",     "order_get", "session"};
+constexpr std::array<const char*, kKinds> kKindNames{
+    "cart_create", "cart_add", "checkout", "search", "product", "cart_view", "healthz", "session"};
 
 struct KindStats {
   Histogram latency;
@@ -697,8 +694,10 @@ class Worker {
     while (!shared_.stop.load(std::memory_order_relaxed)) {
       SteadyClock::time_point due = SteadyClock::now();
       if (interval_s_ > 0) {
+        // Worker `index_` of T takes sessions index_, index_ + T, …: one due every 1/rate s.
+        double slot = next_session_++ + static_cast<double>(index_) / shared_.opt.threads;
         due = shared_.t0 + std::chrono::duration_cast<SteadyClock::duration>(
-                               std::chrono::duration<double>(interval_s_ * next_session_++));
+                               std::chrono::duration<double>(interval_s_ * slot));
         if (due >= shared_.end) break;
         if (due > SteadyClock::now()) {
           c.timer->expires_at(due);

@@ -40,13 +40,15 @@ def quick(tmp_path_factory):
     return out, json.loads((out / "results.json").read_text())
 
 
-def test_every_check_passed(quick):
+def test_the_runner_made_its_checks(quick):
+    # run.sh exits 0 only when every check passed (the fixture asserts it); here: none went
+    # missing.
     _, results = quick
-    assert results["ok"], [c for c in results["checks"] if not c["ok"]]
     names = {c["name"] for c in results["checks"]}
     assert any("every order answered 201 exists" in n for n in names)
     assert any("tandem check" in n for n in names)
-    assert any("sell-out" in n for n in names)
+    assert {"no 5xx answer in any run", "sell-out: exactly the stock sold",
+            "sell-out: every other attempt answered 409"} <= names, names
 
 
 def test_load_reports_have_the_fields(quick):
@@ -58,7 +60,6 @@ def test_load_reports_have_the_fields(quick):
             report = json.load(f)
         assert REPORT_FIELDS <= set(report), (name, REPORT_FIELDS - set(report))
         assert report["requests"] > 0, name
-        assert report["count_5xx"] == 0, (name, report["status_counts"])
         assert not any(code.startswith("5") for code in report["status_counts"]), name
         assert LATENCY_FIELDS <= set(report["latency_ms"]), name
         for kind, k in report["kinds"].items():
@@ -74,13 +75,6 @@ def test_load_reports_have_the_fields(quick):
         assert len(f.read().splitlines()) == flash["checkouts_ok"]
     assert set(results["runs"]["browse"]["kinds"]) >= {"search", "product", "cart_add",
                                                        "cart_view"}
-
-
-def test_sellout_sold_exactly_the_stock(quick):
-    _, results = quick
-    s = results["sellout_result"]
-    assert s["sold"] == s["stock"] == s["checkouts_201"]
-    assert set(s["add_statuses"]) <= {"201", "409"} and s["refused_409"] > 0
 
 
 def test_summary_and_postgres(quick):

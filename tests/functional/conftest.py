@@ -17,11 +17,14 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
-import time
 import uuid
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from serve import ServeFailed, start_serve  # noqa: E402
 
 BIN = os.environ.get("TANDEM_BIN", "/work/main/build/debug/src/tandem/tandem")
 ROLES = ("admin", "merchant", "ops", "clerk")
@@ -33,7 +36,6 @@ STOP_TIMEOUT = 30  # seconds for a graceful SIGTERM stop
 CLI_TIMEOUT = 120
 
 ORDER_NUMBER_RE = re.compile(r"^TD-(\d{4})-(\d{6})$")
-LISTENING_RE = re.compile(r"tandem listening on http://([0-9.]+):(\d+)")
 
 # A delivery address that is easy to spot in a response body.
 ADDRESS = {
@@ -175,35 +177,14 @@ class Server:
         if not os.path.exists(BIN):
             pytest.fail(f"tandem binary not found at {BIN} (set TANDEM_BIN)")
         assert self.proc is None
-        offset = os.path.getsize(self.stdout_path) if os.path.exists(self.stdout_path) else 0
-        out = open(self.stdout_path, "ab")
-        err = open(self.stderr_path, "ab")
         try:
-            self.proc = subprocess.Popen(
+            self.proc, self.port = start_serve(
                 [BIN, "serve", "--data", self.data_dir, "--listen", "127.0.0.1:0",
                  *self.extra_args],
-                stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-        finally:
-            out.close()
-            err.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            with open(self.stdout_path, "rb") as f:
-                f.seek(offset)
-                m = LISTENING_RE.search(f.read().decode("utf-8", "replace"))
-            if m:
-                self.port = int(m.group(2))
-                return self
-            if self.proc.poll() is not None:
-                rc = self.proc.returncode
-                self.proc = None
-                pytest.fail(f"tandem serve exited with {rc} before listening:\n"
-                            f"{self.stderr_tail()}")
-            if time.monotonic() > deadline:
-                self.kill9()
-                pytest.fail(f"tandem serve did not print its listening line in "
-                            f"{START_TIMEOUT}s:\n{self.stderr_tail()}")
-            time.sleep(0.05)
+                self.stdout_path, self.stderr_path, START_TIMEOUT)
+        except ServeFailed as e:
+            pytest.fail(f"{e}:\n{self.stderr_tail()}")
+        return self
 
     def stop(self):
         """SIGTERM and wait; remembers a bad exit or a sanitizer report in self.problems."""

@@ -16,8 +16,7 @@ import time
 
 import pytest
 
-BIN = os.environ.get("TANDEM_BIN", "/work/main/build/debug/src/tandem/tandem")
-LISTENING_RE = re.compile(r"tandem listening on http://([0-9.]+):(\d+)")
+from conftest import BIN, START_TIMEOUT, ServeFailed, start_serve
 
 
 def run(*args, env=None, timeout=120):
@@ -27,23 +26,16 @@ def run(*args, env=None, timeout=120):
 
 def start(data, *extra, env=None):
     """Starts `tandem serve` on a free port; returns (process, port, stderr path)."""
-    out_path = os.path.join(data, "out.log")
-    err_path = os.path.join(data, "err.log")
+    out_path, err_path = os.path.join(data, "out.log"), os.path.join(data, "err.log")
     os.makedirs(data, exist_ok=True)
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen([BIN, *extra, "serve", "--data", data, "--listen", "127.0.0.1:0"],
-                                stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with open(out_path) as f:
-            m = LISTENING_RE.search(f.read())
-        if m:
-            return proc, int(m.group(2)), err_path
-        if proc.poll() is not None:
-            pytest.fail(f"serve exited {proc.returncode}: {open(err_path).read()[-2000:]}")
-        time.sleep(0.05)
-    proc.kill()
-    pytest.fail("serve did not start")
+    for path in (out_path, err_path):  # each start's logs alone
+        open(path, "w").close()
+    try:
+        proc, port = start_serve([BIN, *extra, "serve", "--data", data, "--listen", "127.0.0.1:0"],
+                                 out_path, err_path, START_TIMEOUT, env=env)
+    except ServeFailed as e:
+        pytest.fail(f"{e}: {open(err_path).read()[-2000:]}")
+    return proc, port, err_path
 
 
 def call(port, method, path, body=None, headers=None):

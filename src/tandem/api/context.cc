@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "tandem/api/errors.h"
+#include "tandem/base/check.h"
 #include "tandem/base/crypto.h"
 #include "tandem/base/limits.h"
 
@@ -144,7 +145,7 @@ void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& 
     Result<Render> result = call->fn(tx);
     if (!result.ok()) return result.status();
     if (call->stored_key.empty()) {
-      call->render = std::move(result.value());  // after the commit, off the writer thread
+      call->render = std::move(result.value());  // after the commit, with the answer
       return Status::Ok();
     }
     call->stored = JsonTextResponse(status, (*result)());
@@ -155,8 +156,16 @@ void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& 
   };
   ctx.db.WriteAsync(std::move(run), [call, status](Status s) {
     if (!s.ok()) return call->respond(Problem(s));
-    call->respond(call->stored ? std::move(*call->stored)
-                               : JsonTextResponse(status, call->render()));
+    if (call->stored) return call->respond(std::move(*call->stored));
+    // This runs on a storage thread, which must not be ended by a throw.
+    std::string body;
+    try {
+      body = call->render();
+    } catch (const std::exception& e) {
+      TANDEM_UNEXPECTED((std::string("rendering an answer: ") + e.what()).c_str());
+      return call->respond(Problem(Status(Code::kInternal, "the answer could not be written")));
+    }
+    call->respond(JsonTextResponse(status, std::move(body)));
   });
 }
 

@@ -12,6 +12,7 @@
 #include "tandem/api/json_io.h"
 #include "tandem/api/metrics.h"
 #include "tandem/base/clock.h"
+#include "tandem/base/limits.h"
 #include "tandem/customers/accounts.h"
 #include "tandem/orders/service.h"
 #include "tandem/storage/database.h"
@@ -23,7 +24,7 @@ struct ApiOptions {
   int64_t session_ttl_ms = 30LL * 24 * 3600 * 1000;
   bool secure_cookies = false;  // add Secure to the session cookie (behind TLS)
   int64_t stale_after_ms = 15 * 60 * 1000;  // a store with a till is stale past this silence
-  int worker_threads = 64;  // run the handlers that block (see WorkerPool)
+  int worker_threads = kWorkerThreadsDefault;  // run the handlers that block (see WorkerPool)
 };
 
 struct ApiContext {
@@ -51,6 +52,10 @@ Result<Principal> Identify(ApiContext& ctx, const Request& request);
 Status RequireRole(const Principal& who, std::initializer_list<customers::Role> roles);
 // kUnauthorized when anonymous.
 Status RequireAccount(const Principal& who);
+// Every staff role, for routes any member of staff may use.
+inline constexpr std::initializer_list<customers::Role> kAllStaff{
+    customers::Role::kAdmin, customers::Role::kMerchant, customers::Role::kOps,
+    customers::Role::kClerk};
 // Identify, then RequireRole: the caller when they hold one of `roles`.
 Result<Principal> IdentifyWithRole(ApiContext& ctx, const Request& request,
                                    std::initializer_list<customers::Role> roles);
@@ -72,11 +77,12 @@ Response WriteJson(ApiContext& ctx, const Request& request, const std::string& s
 // once.
 using Render = std::function<std::string()>;
 using RenderFn = std::function<Result<Render>(storage::Tx&)>;
-// WriteJson without waiting, for handlers that never block: `respond` gets the answer once the
+// WriteJson without waiting, for async handlers: `respond` gets the answer once the
 // write is durable (or refused), on a storage thread. `fn` runs on the writer thread after this
 // returns, so it must own what it uses (capture by value), the request and `ctx` excepted; its
-// Render runs after the commit, off the writer thread (inside the transaction only when an
-// Idempotency-Key stores the answer).
+// Render runs after the commit, where `respond` does: on the sync thread when the database is
+// durable, so not on the writer (inside the transaction only when an Idempotency-Key stores the
+// answer).
 void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& scope, int status,
                     RenderFn fn, Respond respond);
 // Runs `fn` on a read snapshot and answers 200 with its JSON.

@@ -97,7 +97,7 @@ Response CreateEvent(ApiContext& ctx, Request& req) {
 }
 
 Response ListEvents(ApiContext& ctx, Request& req) {
-  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
+  Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
   Result<int> limit = ParseLimit(req);
   if (!limit.ok()) return Problem(limit.status());
@@ -113,7 +113,7 @@ Response ListEvents(ApiContext& ctx, Request& req) {
 // The live view: per SKU sold, held in carts, remaining of the ring-fenced quantity; conversion
 // (units sold of the units shoppers took into carts); the stores' sync freshness.
 Response GetEvent(ApiContext& ctx, Request& req) {
-  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
+  Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return Problem(id.status());

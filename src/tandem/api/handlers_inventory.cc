@@ -8,8 +8,6 @@ namespace tandem::api {
 namespace {
 
 using customers::Role;
-constexpr std::initializer_list<Role> kAllStaff{Role::kAdmin, Role::kMerchant, Role::kOps,
-                                                Role::kClerk};
 
 Response ListLocations(ApiContext& ctx, Request&) {
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {

@@ -7,8 +7,6 @@ namespace tandem::api {
 namespace {
 
 using customers::Role;
-constexpr std::initializer_list<Role> kAllStaff{Role::kAdmin, Role::kMerchant, Role::kOps,
-                                                Role::kClerk};
 
 // ---- carts ----
 
@@ -73,22 +71,25 @@ Result<orders::Cart> AuthorizeCart(storage::Tx& tx, const CartCall& call) {
   return Status(Code::kNotFound, "no cart " + std::to_string(call.cart_id));
 }
 
-// The flash-sale path (create, add, checkout) never blocks: each answers once its write is
-// durable (WriteJsonAsync), so a few I/O threads keep thousands of carts in flight. The write
-// functions run later on the writer thread and own what they use.
+// The flash-sale path (create, add, checkout) does not wait for its write: each answers once the
+// write is durable (WriteJsonAsync), so a few I/O threads keep thousands of carts in flight (a
+// signed-in shopper's session is still looked up on the I/O thread). The write functions run
+// later on the writer thread and own what they use; the writer does only the transaction.
 void CreateCart(ApiContext& ctx, Request& req, Respond respond) {
   Result<Principal> who = Identify(ctx, req);
   if (!who.ok()) return respond(Problem(who.status()));
   std::optional<int64_t> customer_id;
   if (who->customer()) customer_id = who->account->id;
   std::string token = RandomToken();
+  std::string token_hash = HashToken(token);
   // A guest has no credential yet to scope a key with, and a spare empty cart harms nobody.
   std::string scope = who->anonymous() ? "" : who->actor();
   WriteJsonAsync(
       ctx, req, scope, 201,
-      [&ctx, actor = who->actor(), customer_id, token](storage::Tx& tx) -> Result<Render> {
+      [&ctx, actor = who->actor(), customer_id, token,
+       token_hash](storage::Tx& tx) -> Result<Render> {
         orders::OrderContext octx = MakeOrderContext(ctx, tx, actor);
-        orders::Cart cart = orders::CreateCart(octx, customer_id, HashToken(token));
+        orders::Cart cart = orders::CreateCart(octx, customer_id, token_hash);
         return CartRender(octx, cart, token);
       },
       std::move(respond));
@@ -112,6 +113,7 @@ void AddCartItem(ApiContext& ctx, Request& req, Respond respond) {
   std::string sku = f.Str("sku", 64);
   int64_t quantity = f.Int("quantity", 1, kLineQuantityMax);
   if (!f.ok()) return respond(Problem(f.status()));
+  call->body = nullptr;  // read; not carried to (and freed on) the writer thread
   std::string scope = call->scope;
   WriteJsonAsync(
       ctx, req, scope, 201,
@@ -169,12 +171,11 @@ Response PutFulfillment(ApiContext& ctx, Request& req) {
   }
   if (fulfillment.method == orders::FulfillmentMethod::kDelivery) fulfillment.location_id.reset();
   return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
-    TANDEM_RETURN_IF_ERROR(AuthorizeCart(tx, *call).status());
+    Result<orders::Cart> cart = AuthorizeCart(tx, *call);
+    if (!cart.ok()) return cart.status();
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
-    TANDEM_RETURN_IF_ERROR(orders::SetFulfillment(octx, call->cart_id, fulfillment));
-    std::optional<orders::Cart> updated = tx.orders().FindCart(call->cart_id);
-    TANDEM_CHECK(updated.has_value());
-    return CartBody(octx, *updated);
+    TANDEM_RETURN_IF_ERROR(orders::SetFulfillment(octx, *cart, fulfillment));
+    return CartBody(octx, *cart);
   });
 }
 
@@ -205,6 +206,7 @@ void Checkout(ApiContext& ctx, Request& req, Respond respond) {
   }
   c.email = customers::NormalizeEmail(c.email);
   if (c.email.empty()) return respond(Problem(Status(Code::kInvalidArgument, "email is required")));
+  call->body = nullptr;  // read; not carried to (and freed on) the writer thread
   std::string scope = call->scope;
   WriteJsonAsync(
       ctx, req, scope, 201,

@@ -200,7 +200,7 @@ Response Count(ApiContext& ctx, Request& req) {
 }
 
 Response SyncStatus(ApiContext& ctx, Request& req) {
-  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
+  Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
     int64_t now = ctx.clock.NowMs();
@@ -233,7 +233,7 @@ Response SyncStatus(ApiContext& ctx, Request& req) {
 }
 
 Response ListConflicts(ApiContext& ctx, Request& req) {
-  Result<Principal> who = IdentifyWithRole(ctx, req, {Role::kAdmin, Role::kMerchant, Role::kOps, Role::kClerk});
+  Result<Principal> who = IdentifyWithRole(ctx, req, kAllStaff);
   if (!who.ok()) return Problem(who.status());
   Result<Page> page = ParsePage(req);
   if (!page.ok()) return Problem(page.status());

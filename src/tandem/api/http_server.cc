@@ -258,11 +258,13 @@ class HttpServer::Impl {
   }
 
   ServerOptions options_;
+  // Before ioc_: sessions still queued in the stopped io_context are destroyed with it and
+  // reach shared_ on their way out.
+  Shared shared_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer timer_;
-  Shared shared_;
   uint16_t port_ = 0;
   std::chrono::steady_clock::time_point deadline_;
 };

@@ -12,8 +12,9 @@ namespace tandem::api {
 
 // A handler that may block (it waits for its reads and writes): runs on a worker thread.
 using Handler = std::function<Response(Request&)>;
-// A handler that never blocks: runs on the I/O thread and answers through Respond, typically once
-// its write is durable (WriteJsonAsync). The request stays valid until it has answered.
+// A handler that does not wait for its write: runs on the I/O thread and answers through Respond,
+// typically once its write is durable (WriteJsonAsync); the only wait it may have is a short read
+// (a signed-in caller's session). The request stays valid until it has answered.
 using AsyncHandler = std::function<void(Request&, Respond)>;
 
 struct Route {

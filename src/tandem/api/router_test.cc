@@ -48,7 +48,9 @@ TEST(OpenApi, DocumentsEveryRoute) {
     Status Read(const storage::TxFunction&) override { return Status(Code::kInternal, "none"); }
   } db;
   testing::FakeClock clock;
-  Api api(db, clock, ApiOptions{});
+  ApiOptions options;
+  options.worker_threads = 1;  // never used here
+  Api api(db, clock, options);
   size_t documented = 0;
   for (const auto& [path, ops] : doc["paths"].items()) documented += ops.size();
   size_t routed = 0;

@@ -41,8 +41,8 @@ inline constexpr int kHoldSweepBatchMax = 1000;
 inline constexpr int kWriteBatchMax = 256;    // transactions folded into one commit
 inline constexpr size_t kWriteQueueMax = 4096;  // writes waiting; past it: 503 + Retry-After
 inline constexpr int kConnectionsMax = 10'000;  // open HTTP connections; past it: 503 and close
-// Threads for the handlers that wait (reads, staff writes); the flash-sale path never waits and
-// runs on the I/O threads (one per core by default).
+// Threads for the handlers that wait (reads, staff writes); the flash-sale path does not wait
+// for its write and runs on the I/O threads (one per core but one by default).
 inline constexpr int kWorkerThreadsDefault = 64;
 
 }  // namespace tandem

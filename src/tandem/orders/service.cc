@@ -189,12 +189,6 @@ Cart CreateCart(OrderContext& ctx, std::optional<int64_t> customer_id,
   return cart;
 }
 
-Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id) {
-  std::optional<Cart> cart = ctx.orders.FindCart(cart_id);
-  if (!cart) return Status(Code::kNotFound, "no cart " + std::to_string(cart_id));
-  return ViewCart(ctx, *cart);
-}
-
 Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart_ref) {
   const Cart* cart = &cart_ref;
   CartView view;
@@ -269,13 +263,6 @@ Status AddItem(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t qu
   return SetLine(ctx, cart, sku, current + quantity);
 }
 
-Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sku,
-                       int64_t quantity) {
-  Result<Cart> cart = LoadOpenCart(ctx, cart_id);
-  if (!cart.ok()) return cart.status();
-  return SetLine(ctx, *cart, sku, quantity);
-}
-
 Status SetItemQuantity(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t quantity) {
   if (!cart.open) return CartClosed();
   return SetLine(ctx, cart, sku, quantity);
@@ -284,6 +271,11 @@ Status SetItemQuantity(OrderContext& ctx, Cart& cart, const std::string& sku, in
 Status SetFulfillment(OrderContext& ctx, int64_t cart_id, const Fulfillment& f) {
   Result<Cart> cart = LoadOpenCart(ctx, cart_id);
   if (!cart.ok()) return cart.status();
+  return SetFulfillment(ctx, *cart, f);
+}
+
+Status SetFulfillment(OrderContext& ctx, Cart& cart, const Fulfillment& f) {
+  if (!cart.open) return CartClosed();
   if (f.method == FulfillmentMethod::kPickup) {
     if (!f.location_id) return Status(Code::kInvalidArgument, "location_id is required for pickup");
     std::optional<inventory::Location> loc = ctx.inventory.FindLocation(*f.location_id);
@@ -298,14 +290,16 @@ Status SetFulfillment(OrderContext& ctx, int64_t cart_id, const Fulfillment& f) 
   // Re-hold every line under the new choice; on failure the transaction is rolled back and the
   // old holds stay.
   inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
-  for (const auto& h : ctx.inventory.HoldsOfCart(cart_id)) allocator.ReleaseHold(h);
+  for (const auto& h : ctx.inventory.HoldsOfCart(cart.id)) allocator.ReleaseHold(h);
   ctx.memo.holds.reset();
-  Cart updated = *cart;
+  Cart updated = cart;
   updated.fulfillment = f;
   for (const CartLine& line : updated.lines) {
     TANDEM_RETURN_IF_ERROR(SyncLineHolds(ctx, allocator, updated, line.sku, line.quantity));
   }
-  ctx.orders.SaveCartFulfillment(cart_id, f, ctx.now_ms);
+  ctx.orders.SaveCartFulfillment(cart.id, f, ctx.now_ms);
+  updated.updated_ms = ctx.now_ms;
+  cart = std::move(updated);
   return Status::Ok();
 }
 

@@ -60,23 +60,19 @@ struct CartView {
 // A new open cart; `token_hash` is the hash of the guest token returned to the client once.
 Cart CreateCart(OrderContext& ctx, std::optional<int64_t> customer_id,
                 const std::string& token_hash);
-// The cart with prices, held quantities and totals.
-Result<CartView> ViewCart(OrderContext& ctx, int64_t cart_id);
 // Adds units of a SKU and holds them. kNotFound (SKU), kInvalidArgument (quantity),
 // kTooManyLines, kInsufficientStock, kLimitExceeded (sale event), kCartClosed.
 Status AddItem(OrderContext& ctx, int64_t cart_id, const std::string& sku, int64_t quantity);
-// Sets a line's quantity (0 removes it) and its holds to match.
-Status SetItemQuantity(OrderContext& ctx, int64_t cart_id, const std::string& sku,
-                       int64_t quantity);
-// The same on a cart the caller loaded in this transaction (one read less each); AddItem and
-// SetItemQuantity keep `cart` up to date.
-Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart);
+// The same on a cart the caller loaded in this transaction (one read less); keeps `cart` up to
+// date.
 Status AddItem(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t quantity);
+// The cart with prices, held quantities and totals.
+Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart);
+// Sets a line's quantity (0 removes it) and its holds to match; keeps `cart` up to date.
 Status SetItemQuantity(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t quantity);
-struct CheckoutRequest;
-Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& request);
 // Chooses delivery or pick-up; moves the cart's holds to locations that can serve the choice.
 Status SetFulfillment(OrderContext& ctx, int64_t cart_id, const Fulfillment& fulfillment);
+Status SetFulfillment(OrderContext& ctx, Cart& cart, const Fulfillment& fulfillment);
 
 struct CheckoutRequest {
   std::string email;
@@ -93,6 +89,7 @@ struct CheckoutRequest {
 // kLimitExceeded past a sale event's per-customer limit, kInvalidArgument for a missing e-mail or
 // address, kCartClosed.
 Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest& request);
+Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& request);
 
 struct TransitionRequest {
   OrderStatus to = OrderStatus::kProcessing;

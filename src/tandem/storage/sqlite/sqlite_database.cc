@@ -132,14 +132,19 @@ class SqliteDatabase final : public Database {
 
   void WriteAsync(TxFunction fn, WriteDone done) override {
     auto job = std::make_unique<Job>(Job{std::move(fn), std::move(done)});
+    Status refused;
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return job->done(Status(Code::kUnavailable, "the database is closing"));
-      if (queue_.size() >= kWriteQueueMax) {
-        return job->done(Status(Code::kUnavailable, "too many writes waiting; retry shortly"));
+      if (stopping_) {
+        refused = Status(Code::kUnavailable, "the database is closing");
+      } else if (queue_.size() >= kWriteQueueMax) {
+        refused = Status(Code::kUnavailable, "too many writes waiting; retry shortly");
+      } else {
+        queue_.push_back(std::move(job));
       }
-      queue_.push_back(std::move(job));
     }
+    // Answered outside the lock: `done` may well queue another write.
+    if (!refused.ok()) return job->done(std::move(refused));
     cv_.notify_one();
   }
 

@@ -2,8 +2,9 @@
 //
 // Writes go to one writer thread that folds the transactions waiting for it into one commit
 // (group commit): each runs inside its own savepoint, so one failing write does not fail the others,
-// and every caller is answered only after the commit that holds its write is durable
-// (synchronous=FULL). Reads use a pool of connections on WAL snapshots and never wait for the
+// and every caller is answered only after the commit that holds its write is durable: the writer
+// commits without waiting for the disk (synchronous=NORMAL) and a sync thread answers a batch once
+// an fdatasync of the WAL that began after its commit has returned. Reads use a pool of connections on WAL snapshots and never wait for the
 // writer. Correctness does not depend on the single writer: the stores use conditional updates.
 // Thread-safe.
 #pragma once
@@ -23,7 +24,8 @@ struct SqliteOptions {
   bool durable = true;
 };
 
-// Opens the database, applies pending migrations and starts the writer thread.
+// Opens the database, applies pending migrations and starts the writer, sync and checkpoint
+// threads.
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options);
 
 // Applies pending migrations to the database at `path`; returns how many were applied.

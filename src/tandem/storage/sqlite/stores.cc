@@ -318,7 +318,7 @@ constexpr Query kSelectCartLines{"select_cart_lines",
     "SELECT sku, quantity FROM cart_lines WHERE cart_id = ? ORDER BY position, sku"};
 constexpr Query kSaveCartFulfillment{"save_cart_fulfillment",
     "UPDATE carts SET fulfillment_method = ?2, address = ?3, location_id = ?4, service = ?5, "
-    "updated_ms = ?6, open = ?7 WHERE id = ?1"};
+    "updated_ms = ?6, open = open AND ?7 WHERE id = ?1"};  // never reopens a closed cart
 constexpr Query kUpsertCartLine{"upsert_cart_line",
     "INSERT INTO cart_lines (cart_id, sku, quantity, position) VALUES (?1, ?2, ?3, "
     "(SELECT COALESCE(MAX(position), 0) + 1 FROM cart_lines WHERE cart_id = ?1)) "

@@ -116,7 +116,7 @@ class SqliteOrderStore final : public orders::OrderStore {
   bool HasVerifiedPayment(int64_t order_id) override;
 
  private:
-  // Writes the cart's fulfilment and open flag; returns the rows changed (0 or 1).
+  // Writes the cart's fulfilment, and closes it unless `open`; returns the rows changed (0 or 1).
   int SaveCart(int64_t cart_id, const orders::Fulfillment& f, bool open, int64_t now_ms);
   Connection& c_;
 };
