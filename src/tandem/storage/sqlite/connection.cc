@@ -1,5 +1,8 @@
 #include "tandem/storage/sqlite/connection.h"
 
+#include <chrono>
+#include <thread>
+
 namespace tandem::storage::sqlite {
 namespace {
 
@@ -42,14 +45,28 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path, bool creat
   std::unique_ptr<Connection> conn(new Connection(db));
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   sqlite3_extended_result_codes(db, 1);
-  conn->ExecScript(
+  constexpr const char* kSettings =
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=FULL;"
       "PRAGMA foreign_keys=ON;"
       // Savepoint sub-journals and sort spills stay in memory: on disk they cost a write() per
       // changed page, a fifth of the writer thread's time under the flash sale.
-      "PRAGMA temp_store=MEMORY;");
-  return conn;
+      "PRAGMA temp_store=MEMORY;";
+  // Switching a new file to WAL while another process does the same answers "database is
+  // locked" at once, without the busy handler: try again until the busy timeout (the settings
+  // are idempotent).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  for (;;) {
+    try {
+      conn->ExecScript(kSettings);
+      return conn;
+    } catch (const SqliteError& e) {
+      int primary = e.code() & 0xff;
+      bool busy = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+      if (!busy || std::chrono::steady_clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 Connection::~Connection() {
@@ -63,7 +80,9 @@ void Connection::ExecScript(const char* sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    throw SqliteError(rc, std::string("script: ") + msg);
+    std::string_view head(sql);
+    throw SqliteError(rc, "script \"" + std::string(head.substr(0, head.find_first_of(";\n"))) +
+                              "\": " + msg);
   }
 }
 
