@@ -17,6 +17,7 @@
 #include "tandem/base/limits.h"
 #include "tandem/storage/sqlite/connection.h"
 #include "tandem/storage/sqlite/migrations.h"
+#include "tandem/storage/sqlite/reference_cache.h"
 #include "tandem/storage/sqlite/stores.h"
 
 namespace tandem::storage::sqlite {
@@ -91,6 +92,7 @@ class SqliteDatabase final : public Database {
         wal_path_(path_ + "-wal"),
         durable_(durable),
         writer_(std::move(writer)),
+        cache_(*writer_),
         checkpointer_(std::move(checkpointer)) {
     // Replaces SQLite's automatic checkpoint, which would run on the writer thread.
     sqlite3_wal_hook(writer_->raw(), &SqliteDatabase::OnWalCommit, this);
@@ -255,17 +257,26 @@ class SqliteDatabase final : public Database {
     };
     try {
       writer_->Exec(kBegin);
+      cache_.BeginBatch();
     } catch (const SqliteError& e) {
+      try {
+        if (writer_->InTransaction()) writer_->Exec(kRollback);
+      } catch (const SqliteError&) {
+        TANDEM_UNEXPECTED("rollback of an empty transaction failed");
+      }
       for (auto& job : batch) job->done(Status(Code::kUnavailable, e.what()));
       return;
     }
-    SqliteTx tx(*writer_);
+    const uint64_t batch_mark = cache_.writes();
+    SqliteTx tx(*writer_, &cache_);
     for (size_t i = 0; i < batch.size(); ++i) {
+      const uint64_t job_mark = cache_.writes();
       try {
         writer_->Exec(kSavepoint);
         results[i] = RunGuarded(batch[i]->fn, tx);
         if (!writer_->InTransaction()) {
           // SQLite rolled the whole transaction back (e.g. disk full): everything before is gone.
+          cache_.ForgetIfWrittenSince(batch_mark);
           fail_kept(Status(Code::kUnavailable, "transaction aborted by the database; retry"));
           if (results[i].ok()) results[i] = Status(Code::kInternal, "transaction aborted");
           writer_->Exec(kBegin);
@@ -277,9 +288,11 @@ class SqliteDatabase final : public Database {
         } else {
           writer_->Exec(kRollbackTo);
           writer_->Exec(kRelease);
+          cache_.ForgetIfWrittenSince(job_mark);
         }
       } catch (const std::exception& e) {
         // A savepoint statement itself failed: start over with a fresh transaction.
+        cache_.ForgetIfWrittenSince(batch_mark);
         results[i] = Status(Code::kInternal, e.what());
         fail_kept(Status(Code::kUnavailable, "transaction aborted by the database; retry"));
         try {
@@ -297,6 +310,7 @@ class SqliteDatabase final : public Database {
     try {
       writer_->Exec(kCommit);
     } catch (const SqliteError& e) {
+      cache_.ForgetIfWrittenSince(batch_mark);
       fail_kept(Status(Code::kUnavailable, std::string("commit failed: ") + e.what()));
       try {
         if (writer_->InTransaction()) writer_->Exec(kRollback);
@@ -376,6 +390,7 @@ class SqliteDatabase final : public Database {
   const std::string wal_path_;
   const bool durable_;
   std::unique_ptr<Connection> writer_;  // only the writer thread touches it after construction
+  ReferenceCache cache_;                // the writer's, like writer_
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Job>> queue_;

@@ -335,6 +335,105 @@ TEST_F(SqliteDatabaseTest, AThrowingWriteIsRolledBackAndReportedAsInternal) {
                  }).ok());
 }
 
+// The writer caches variants, locations and which SKUs are in a sale event (reference_cache.h).
+// Each read below runs in a write, where the cache is used.
+class ReferenceCacheTest : public SqliteDatabaseTest {
+ protected:
+  int64_t PriceInWrite(const std::string& sku) {
+    int64_t price = -1;
+    EXPECT_TRUE(db_->Write([&](Tx& tx) {
+                     auto v = tx.catalog().FindVariantWithProduct(sku);
+                     if (v) price = v->variant.price.amount;
+                     return Status::Ok();
+                   }).ok());
+    return price;
+  }
+  std::string FirstLocationNameInWrite() {
+    std::string name;
+    EXPECT_TRUE(db_->Write([&](Tx& tx) {
+                     name = tx.inventory().Locations().at(0).name;
+                     return Status::Ok();
+                   }).ok());
+    return name;
+  }
+  bool InEventInWrite(const std::string& sku) {
+    bool found = false;
+    EXPECT_TRUE(db_->Write([&](Tx& tx) {
+                     found = tx.inventory().ActiveEventSku(sku, clock_.NowMs()).has_value();
+                     return Status::Ok();
+                   }).ok());
+    return found;
+  }
+  void SetPrice(Tx& tx, const std::string& sku, int64_t minor) {
+    auto v = tx.catalog().FindVariant(sku);
+    ASSERT_TRUE(v.has_value());
+    auto p = tx.catalog().FindProduct(v->product_id);
+    ASSERT_TRUE(p.has_value());
+    for (auto& variant : p->variants) variant.price.amount = minor;
+    tx.catalog().SaveProduct(*p);
+  }
+};
+
+TEST_F(ReferenceCacheTest, AVariantChangedByAWriteIsSeenByTheNextOne) {
+  Seed("SKU-C1", 1, 0);
+  EXPECT_EQ(PriceInWrite("SKU-C1"), 1000);
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   SetPrice(tx, "SKU-C1", 1500);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(PriceInWrite("SKU-C1"), 1500);
+}
+
+TEST_F(ReferenceCacheTest, WhatAFailedWriteReadAfterChangingItIsNotKept) {
+  Seed("SKU-C2", 1, 0);
+  EXPECT_EQ(PriceInWrite("SKU-C2"), 1000);
+  Status s = db_->Write([&](Tx& tx) -> Status {
+    SetPrice(tx, "SKU-C2", 2500);
+    tx.inventory().InsertLocation({0, "GONE", "Gone", inventory::LocationKind::kStore});
+    // Read back inside the failing write: these must not outlive its rollback.
+    EXPECT_EQ(tx.catalog().FindVariantWithProduct("SKU-C2")->variant.price.amount, 2500);
+    EXPECT_EQ(tx.inventory().Locations().back().code, "GONE");
+    return Status(Code::kConflict, "changed my mind");
+  });
+  EXPECT_EQ(s.code(), Code::kConflict);
+  EXPECT_EQ(PriceInWrite("SKU-C2"), 1000);
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   EXPECT_EQ(tx.inventory().Locations().size(), 2u);
+                   return Status::Ok();
+                 }).ok());
+}
+
+TEST_F(ReferenceCacheTest, ANewSaleEventOfACachedSkuIsSeen) {
+  Seed("SKU-C3", 5, 0);
+  EXPECT_FALSE(InEventInWrite("SKU-C3"));
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   inventory::SaleEvent e{0, "12.12", clock_.NowMs() - 1, clock_.NowMs() + 60'000,
+                                          1, clock_.NowMs()};
+                   tx.inventory().InsertSaleEvent(e, {{0, "SKU-C3", 3, 0}});
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_TRUE(InEventInWrite("SKU-C3"));
+}
+
+TEST_F(ReferenceCacheTest, ChangesCommittedByAnotherProcessAreSeen) {
+  Seed("SKU-C4", 5, 0);
+  EXPECT_EQ(PriceInWrite("SKU-C4"), 1000);
+  EXPECT_EQ(FirstLocationNameInWrite(), "SKU-C4-L0");
+  EXPECT_FALSE(InEventInWrite("SKU-C4"));
+  // Another connection stands for another process (a `tandem` command): no update hook of ours.
+  auto other = Connection::Open((dir_ / "tandem.db").string(), false);
+  other->ExecScript(
+      "UPDATE variants SET price_amount = 4000 WHERE sku = 'SKU-C4';"
+      "UPDATE locations SET name = 'Renamed' WHERE code = 'SKU-C4-L0';"
+      "INSERT INTO sale_events (name, starts_ms, ends_ms, per_customer_limit, created_ms) "
+      "  VALUES ('other', 0, 9000000000000, 1, 0);"
+      "INSERT INTO sale_event_skus (event_id, sku, ring_fenced) "
+      "  VALUES (last_insert_rowid(), 'SKU-C4', 2);");
+  EXPECT_EQ(PriceInWrite("SKU-C4"), 4000);
+  EXPECT_EQ(FirstLocationNameInWrite(), "Renamed");
+  EXPECT_TRUE(InEventInWrite("SKU-C4"));
+}
+
 TEST_F(SqliteDatabaseTest, TheLedgerIsAppendOnly) {
   Seed("SKU-E", 1, 0);
   auto conn = Connection::Open((dir_ / "tandem.db").string(), false);

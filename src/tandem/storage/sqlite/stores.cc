@@ -221,6 +221,7 @@ constexpr Query kSelectSaleEvents{"select_sale_events",
 constexpr Query kSelectSaleEventSkus{"select_sale_event_skus",
     "SELECT event_id, sku, ring_fenced, committed FROM sale_event_skus WHERE event_id = ? "
     "ORDER BY sku"};
+constexpr Query kSelectEventSkus{"select_event_skus", "SELECT DISTINCT sku FROM sale_event_skus"};
 constexpr Query kSelectActiveEventSku{"select_active_event_sku",
     "SELECT s.event_id, s.sku, s.ring_fenced, s.committed FROM sale_event_skus s "
     "JOIN sale_events e ON e.id = s.event_id WHERE s.sku = ?1 AND e.starts_ms <= ?2 "
@@ -499,9 +500,20 @@ std::optional<catalog::Variant> SqliteCatalogStore::FindVariant(const std::strin
 
 std::optional<catalog::VariantWithProduct> SqliteCatalogStore::FindVariantWithProduct(
     const std::string& sku) {
-  Rows r = c_.Select(kSelectVariantWithProduct, sku);
-  if (!r.Next()) return std::nullopt;
-  return catalog::VariantWithProduct{ReadVariant(r), r.Text(7), r.Int(8) != 0};
+  if (cache_) {
+    auto it = cache_->variants.find(sku);
+    if (it != cache_->variants.end()) return it->second;
+  }
+  std::optional<catalog::VariantWithProduct> found;
+  {
+    Rows r = c_.Select(kSelectVariantWithProduct, sku);
+    if (r.Next()) found = catalog::VariantWithProduct{ReadVariant(r), r.Text(7), r.Int(8) != 0};
+  }
+  if (cache_) {
+    if (cache_->variants.size() >= ReferenceCache::kVariantsMax) cache_->variants.clear();
+    cache_->variants.emplace(sku, found);
+  }
+  return found;
 }
 
 std::vector<int64_t> SqliteCatalogStore::SearchProducts(const std::string& fts_query, int limit,
@@ -527,9 +539,13 @@ int64_t SqliteInventoryStore::InsertLocation(const inventory::Location& l) {
 }
 
 std::vector<inventory::Location> SqliteInventoryStore::Locations() {
+  if (cache_ && cache_->locations) return *cache_->locations;
   std::vector<inventory::Location> out;
-  Rows r = c_.Select(kSelectLocations);
-  while (r.Next()) out.push_back(ReadLocation(r));
+  {
+    Rows r = c_.Select(kSelectLocations);
+    while (r.Next()) out.push_back(ReadLocation(r));
+  }
+  if (cache_) cache_->locations = out;
   return out;
 }
 
@@ -761,6 +777,14 @@ std::vector<inventory::SaleEventSku> SqliteInventoryStore::SaleEventSkus(int64_t
 
 std::optional<inventory::SaleEventSku> SqliteInventoryStore::ActiveEventSku(const std::string& sku,
                                                                             int64_t now_ms) {
+  if (cache_) {
+    if (!cache_->event_skus) {
+      cache_->event_skus.emplace();
+      Rows r = c_.Select(kSelectEventSkus);
+      while (r.Next()) cache_->event_skus->insert(r.Text(0));
+    }
+    if (cache_->event_skus->count(sku) == 0) return std::nullopt;
+  }
   Rows r = c_.Select(kSelectActiveEventSku, sku, now_ms);
   if (!r.Next()) return std::nullopt;
   return inventory::SaleEventSku{r.Int(0), r.Text(1), r.Int(2), r.Int(3)};

@@ -4,12 +4,15 @@
 
 #include "tandem/storage/database.h"
 #include "tandem/storage/sqlite/connection.h"
+#include "tandem/storage/sqlite/reference_cache.h"
 
 namespace tandem::storage::sqlite {
 
 class SqliteCatalogStore final : public catalog::CatalogStore {
  public:
-  explicit SqliteCatalogStore(Connection& c) : c_(c) {}
+  // `cache`: the writer's (see reference_cache.h); none on readers.
+  explicit SqliteCatalogStore(Connection& c, ReferenceCache* cache = nullptr)
+      : c_(c), cache_(cache) {}
   int64_t InsertProduct(const catalog::Product& product) override;
   void SaveProduct(const catalog::Product& product) override;
   std::optional<catalog::Product> FindProduct(int64_t id) override;
@@ -22,11 +25,13 @@ class SqliteCatalogStore final : public catalog::CatalogStore {
   void UpsertVariants(const catalog::Product& product);
   void Index(const catalog::Product& product);
   Connection& c_;
+  ReferenceCache* cache_;
 };
 
 class SqliteInventoryStore final : public inventory::InventoryStore {
  public:
-  explicit SqliteInventoryStore(Connection& c) : c_(c) {}
+  explicit SqliteInventoryStore(Connection& c, ReferenceCache* cache = nullptr)
+      : c_(c), cache_(cache) {}
   int64_t InsertLocation(const inventory::Location& location) override;
   std::vector<inventory::Location> Locations() override;
   std::optional<inventory::Location> FindLocation(int64_t id) override;
@@ -85,6 +90,7 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
 
  private:
   Connection& c_;
+  ReferenceCache* cache_;
 };
 
 class SqliteOrderStore final : public orders::OrderStore {
@@ -178,8 +184,14 @@ class SqliteSyncStore final : public sync::SyncStore {
 
 class SqliteTx final : public Tx {
  public:
-  explicit SqliteTx(Connection& c)
-      : c_(c), catalog_(c), inventory_(c), orders_(c), accounts_(c), notify_(c), sync_(c) {}
+  explicit SqliteTx(Connection& c, ReferenceCache* cache = nullptr)
+      : c_(c),
+        catalog_(c, cache),
+        inventory_(c, cache),
+        orders_(c),
+        accounts_(c),
+        notify_(c),
+        sync_(c) {}
   catalog::CatalogStore& catalog() override { return catalog_; }
   inventory::InventoryStore& inventory() override { return inventory_; }
   orders::OrderStore& orders() override { return orders_; }
