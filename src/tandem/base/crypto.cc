@@ -28,6 +28,17 @@ std::string RandomCode(size_t length) {
   return out;
 }
 
+std::string TimeOrderedCode(int64_t now_ms, size_t random_length) {
+  // RandomCode's letters in ASCII order: a larger number gives a greater string.
+  static constexpr char kOrdered[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+  static_assert(sizeof(kOrdered) - 1 == 32);
+  constexpr int kLetters = 7;  // 35 bits of seconds: until the year 3058
+  uint64_t seconds = now_ms > 0 ? static_cast<uint64_t>(now_ms) / 1000 : 0;
+  std::string out(kLetters, '\0');
+  for (int i = kLetters - 1; i >= 0; --i, seconds >>= 5) out[i] = kOrdered[seconds & 31];
+  return out + RandomCode(random_length);
+}
+
 std::string HashToken(std::string_view token) {
   unsigned char hash[32];
   crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(token.data()),

@@ -2,6 +2,7 @@
 // Thread-safe after InitCrypto() has returned once (main calls it before starting threads).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -11,8 +12,12 @@ namespace tandem {
 bool InitCrypto();
 // A URL-safe random token carrying `bytes` bytes of entropy.
 std::string RandomToken(size_t bytes = 24);
-// Upper-case, unambiguous code of `length` characters (for tracking codes).
+// Upper-case, unambiguous code of `length` characters.
 std::string RandomCode(size_t length);
+// A tracking code: seven letters of the second it was made (`now_ms`; codes made later compare
+// greater, so that new codes are added at one end of an index instead of all over it), then
+// `random_length` letters of RandomCode, which carry its secrecy.
+std::string TimeOrderedCode(int64_t now_ms, size_t random_length);
 // Hex of a 256-bit BLAKE2b hash: what is stored in place of a token.
 std::string HashToken(std::string_view token);
 // argon2id hash string, or empty on out-of-memory.

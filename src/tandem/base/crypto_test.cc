@@ -27,5 +27,25 @@ TEST(RandomCode, UsesEveryLetterOfItsAlphabetAndNoOther) {
   EXPECT_EQ(codes.size(), 200u);
 }
 
+TEST(TimeOrderedCode, LaterCodesCompareGreaterAndKeepTheirRandomPart) {
+  ASSERT_TRUE(InitCrypto());
+  const std::string alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  const int64_t t = 1'797'033'600'000;  // 2026-12-12 00:00:00 UTC
+  std::string first = TimeOrderedCode(t, 12);
+  ASSERT_EQ(first.size(), 19u);
+  for (char c : first) ASSERT_NE(alphabet.find(c), std::string::npos) << first;
+  EXPECT_EQ(TimeOrderedCode(t + 999, 12).substr(0, 7), first.substr(0, 7));  // the same second
+  // Every value of the last letter, a carry into the next one, and larger steps.
+  std::string previous = first;
+  for (int64_t step = 1; step <= 80; ++step) {
+    int64_t ms = step <= 64 ? t + step * 1'000 : t + (step - 64) * int64_t{86'400'000} * 40;
+    std::string code = TimeOrderedCode(ms, 12);
+    EXPECT_GT(code.substr(0, 7), previous.substr(0, 7)) << ms;
+    previous = code;
+  }
+  // The random part differs between codes of the same second.
+  EXPECT_NE(TimeOrderedCode(t, 12), TimeOrderedCode(t, 12));
+}
+
 }  // namespace
 }  // namespace tandem

@@ -379,7 +379,7 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
   std::snprintf(number, sizeof number, "TD-%04d-%06lld", year,
                 static_cast<long long>(ctx.orders.NextOrderSequence(year)));
   order.number = number;
-  order.tracking_code = RandomCode(12);
+  order.tracking_code = TimeOrderedCode(ctx.now_ms, 12);
   order.access_token = RandomToken();
   order.access_token_hash = HashToken(order.access_token);
   order.timeline.push_back({ctx.now_ms, ctx.actor, "", std::string(StatusName(order.status)),
