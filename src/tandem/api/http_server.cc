@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -133,23 +134,28 @@ class Session : public std::enable_shared_from_this<Session> {
     Send(std::move(r), 11, false, false, true);
   }
 
+  // The status line and headers are written as text: on the flash-sale path Beast's header
+  // container and serializer cost more than everything else about the answer.
   void Send(Response r, unsigned version, bool keep_alive, bool head, bool counted) {
-    auto out = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(r.status), version);
-    out->set(http::field::server, "tandem");
-    out->set(http::field::content_type, r.content_type);
-    out->set(http::field::cache_control, "no-store");
-    for (auto& [name, value] : r.headers) out->insert(name, value);
-    out->keep_alive(keep_alive);
-    size_t length = r.body.size();
-    if (!head) out->body() = std::move(r.body);
-    out->content_length(length);
-    res_ = out;
-    http::async_write(stream_, *out,
+    head_.clear();
+    head_.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ").append(std::to_string(r.status));
+    beast::string_view reason = http::obsolete_reason(static_cast<http::status>(r.status));
+    head_.append(" ").append(reason.data(), reason.size());
+    head_.append("\r\nServer: tandem\r\nContent-Type: ").append(r.content_type);
+    head_.append("\r\nCache-Control: no-store\r\n");
+    for (const auto& [name, value] : r.headers) {
+      head_.append(name).append(": ").append(value).append("\r\n");
+    }
+    // HTTP/1.1 connections stay open unless told otherwise; HTTP/1.0 ones close unless told.
+    if (version == 10 && keep_alive) head_.append("Connection: keep-alive\r\n");
+    if (version != 10 && !keep_alive) head_.append("Connection: close\r\n");
+    head_.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n\r\n");
+    body_ = head ? std::string() : std::move(r.body);
+    std::array<asio::const_buffer, 2> out{asio::buffer(head_), asio::buffer(body_)};
+    asio::async_write(stream_, out,
                       [self = shared_from_this(), keep_alive, counted](beast::error_code ec,
                                                                       std::size_t) {
                         if (counted) self->shared_.in_flight.fetch_sub(1);
-                        self->res_.reset();
                         if (ec || !keep_alive) return self->Close();
                         self->Read();
                       });
@@ -165,7 +171,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Request request_;
-  std::shared_ptr<void> res_;
+  std::string head_;  // the answer being sent: status line and headers, then the body
+  std::string body_;
 };
 
 }  // namespace
