@@ -284,6 +284,7 @@ class SqliteDatabase final : public Database {
           fail_kept(Status(Code::kUnavailable, "transaction aborted by the database; retry"));
           if (results[i].ok()) results[i] = Status(Code::kInternal, "transaction aborted");
           writer_->Exec(kBegin);
+          cache_.BeginBatch();
           continue;
         }
         if (results[i].ok()) {
@@ -302,6 +303,7 @@ class SqliteDatabase final : public Database {
         try {
           if (writer_->InTransaction()) writer_->Exec(kRollback);
           writer_->Exec(kBegin);
+          cache_.BeginBatch();
         } catch (const std::exception& again) {
           for (size_t j = i + 1; j < batch.size(); ++j) {
             results[j] = Status(Code::kUnavailable, again.what());

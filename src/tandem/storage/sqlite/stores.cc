@@ -779,9 +779,10 @@ std::optional<inventory::SaleEventSku> SqliteInventoryStore::ActiveEventSku(cons
                                                                             int64_t now_ms) {
   if (cache_) {
     if (!cache_->event_skus) {
-      cache_->event_skus.emplace();
+      std::unordered_set<std::string> skus;
       Rows r = c_.Select(kSelectEventSkus);
-      while (r.Next()) cache_->event_skus->insert(r.Text(0));
+      while (r.Next()) skus.insert(r.Text(0));
+      cache_->event_skus = std::move(skus);
     }
     if (cache_->event_skus->count(sku) == 0) return std::nullopt;
   }
