@@ -161,7 +161,7 @@ class Tandem:
                 [self.bin, "serve", "--data", self.data, "--listen", "127.0.0.1:0", *self.extra],
                 self.out_path, self.err_path, timeout, preexec_fn=raise_nofile)
         except ServeFailed as e:
-            self.proc = None
+            self.proc = None  # no server (after kill9 it still named the killed one)
             raise SetupError(f"{e}:\n{self.stderr_tail()}") from e
         return self
 
@@ -969,8 +969,7 @@ def main(argv=None):
         checks.add("no transport error (timeout, reset) in any run", total_errors == 0,
                    f"{total_errors} errors")
 
-        answered = read_orders(*[os.path.join(out_dir, r["orders_file"])
-                                 for r in reports.values() if r.get("orders_file")])
+        answered = read_orders(*order_files)
         token = server.login()
         stock_report = {}
         oversold, mismatched = [], []

@@ -60,7 +60,6 @@ def test_load_reports_have_the_fields(quick):
             report = json.load(f)
         assert REPORT_FIELDS <= set(report), (name, REPORT_FIELDS - set(report))
         assert report["requests"] > 0, name
-        assert not any(code.startswith("5") for code in report["status_counts"]), name
         assert LATENCY_FIELDS <= set(report["latency_ms"]), name
         for kind, k in report["kinds"].items():
             assert LATENCY_FIELDS <= set(k["latency_ms"]), (name, kind)

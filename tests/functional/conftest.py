@@ -79,6 +79,44 @@ def assert_problem(resp, status, code=None):
     return body
 
 
+def read_http_answer(sock, timeout=20):
+    """Reads one Content-Length framed HTTP answer from a raw socket: (head bytes, body bytes)."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    match = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
+    length = int(match.group(1)) if match else 0
+    while len(body) < length:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        body += chunk
+    return head, body[:length]
+
+
+def read_http_response(sock, timeout=20):
+    """read_http_answer parsed: (status, headers with lower-case names, body)."""
+    head, body = read_http_answer(sock, timeout)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, body
+
+
 def _decode(headers, data):
     ctype = headers.get("Content-Type", "") or ""
     text = data.decode("utf-8", errors="replace")

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from conftest import ADDRESS, assert_problem, unique
+from conftest import ADDRESS, assert_problem, read_http_response, unique
 
 
 @pytest.fixture(scope="module")
@@ -361,37 +361,6 @@ def test_idempotency_key_too_long(server, env):
 
 
 # ---- sizes ----
-
-def read_http_response(sock, timeout=20):
-    """Reads one HTTP response (Content-Length framed) from a raw socket."""
-    sock.settimeout(timeout)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    while len(body) < length:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        body += chunk
-    return status, headers, body[:length]
-
 
 def raw_exchange(server, head, body_chunks=()):
     """Sends `head` and, from another thread, `body_chunks`; reads the answer meanwhile."""

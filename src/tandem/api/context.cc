@@ -169,33 +169,45 @@ void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& 
   });
 }
 
-Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
-                   const WriteFn& fn) {
+Response WriteRendered(ApiContext& ctx, const Request& request, const std::string& scope,
+                       int status, const RenderFn& fn) {
   std::promise<Response> answer;
   std::future<Response> done = answer.get_future();
   WriteJsonAsync(
-      ctx, request, scope, status,
-      [&fn](storage::Tx& tx) -> Result<Render> {
-        Result<Json> body = fn(tx);
-        if (!body.ok()) return body.status();
-        return Render([body = std::make_shared<Json>(std::move(body.value()))] {
-          return DumpJson(*body);
-        });
-      },
+      ctx, request, scope, status, [&fn](storage::Tx& tx) { return fn(tx); },
       [&answer](Response r) { answer.set_value(std::move(r)); });
   return done.get();
 }
 
-Response ReadJson(ApiContext& ctx, const WriteFn& fn) {
-  Json body;
+Response WriteJson(ApiContext& ctx, const Request& request, const std::string& scope, int status,
+                   const WriteFn& fn) {
+  return WriteRendered(ctx, request, scope, status, [&fn](storage::Tx& tx) -> Result<Render> {
+    Result<Json> body = fn(tx);
+    if (!body.ok()) return body.status();
+    return Render([body = std::make_shared<Json>(std::move(body.value()))] {
+      return DumpJson(*body);
+    });
+  });
+}
+
+Response ReadText(ApiContext& ctx, const TextFn& fn) {
+  std::string body;
   Status s = ctx.db.Read([&](storage::Tx& tx) -> Status {
-    Result<Json> result = fn(tx);
+    Result<std::string> result = fn(tx);
     if (!result.ok()) return result.status();
     body = std::move(result.value());
     return Status::Ok();
   });
   if (!s.ok()) return Problem(s);
-  return JsonResponse(200, body);
+  return JsonTextResponse(200, std::move(body));
+}
+
+Response ReadJson(ApiContext& ctx, const WriteFn& fn) {
+  return ReadText(ctx, [&fn](storage::Tx& tx) -> Result<std::string> {
+    Result<Json> body = fn(tx);
+    if (!body.ok()) return body.status();
+    return DumpJson(*body);
+  });
 }
 
 orders::OrderContext MakeOrderContext(ApiContext& ctx, storage::Tx& tx, const std::string& actor) {

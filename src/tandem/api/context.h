@@ -85,8 +85,15 @@ using RenderFn = std::function<Result<Render>(storage::Tx&)>;
 // answer).
 void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& scope, int status,
                     RenderFn fn, Respond respond);
+// WriteJsonAsync, waiting for the answer: for handlers on the worker pool whose answer is already
+// text (carts, orders), so that it is written after the commit, not on the writer thread.
+Response WriteRendered(ApiContext& ctx, const Request& request, const std::string& scope,
+                       int status, const RenderFn& fn);
 // Runs `fn` on a read snapshot and answers 200 with its JSON.
 Response ReadJson(ApiContext& ctx, const WriteFn& fn);
+// ReadJson for a function that writes the JSON text itself.
+using TextFn = std::function<Result<std::string>(storage::Tx&)>;
+Response ReadText(ApiContext& ctx, const TextFn& fn);
 
 // `limit` and `cursor` of a list paged by descending id (cursor absent: from the newest).
 struct Page {

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "tandem/api/errors.h"
 #include "tandem/api/handlers.h"
 #include "tandem/base/crypto.h"
@@ -21,11 +23,9 @@ Result<Render> CartRender(orders::OrderContext& octx, const orders::Cart& cart,
   });
 }
 
-// CartRender, rendered now.
-Result<Json> CartBody(orders::OrderContext& octx, const orders::Cart& cart) {
-  Result<Render> render = CartRender(octx, cart);
-  if (!render.ok()) return render.status();
-  return Json::parse((*render)());
+// The answer about an order, rendered later (after the commit).
+Render OrderRender(orders::Order order, bool for_staff) {
+  return Render([order = std::move(order), for_staff] { return OrderText(order, for_staff); });
 }
 
 // Everything a cart route does first: who calls, which cart, the JSON body.
@@ -98,11 +98,13 @@ void CreateCart(ApiContext& ctx, Request& req, Respond respond) {
 Response GetCart(ApiContext& ctx, Request& req) {
   Result<CartCall> call = StartCartCall(ctx, req, false);
   if (!call.ok()) return Problem(call.status());
-  return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
+  return ReadText(ctx, [&](storage::Tx& tx) -> Result<std::string> {
     Result<orders::Cart> cart = AuthorizeCart(tx, *call);
     if (!cart.ok()) return cart.status();
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
-    return CartBody(octx, *cart);
+    Result<Render> render = CartRender(octx, *cart);
+    if (!render.ok()) return render.status();
+    return (*render)();
   });
 }
 
@@ -137,7 +139,7 @@ Response SetCartItem(ApiContext& ctx, Request& req, bool remove) {
     if (!f.ok()) return Problem(f.status());
   }
   std::string sku = req.params["sku"];
-  return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
+  return WriteRendered(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Render> {
     Result<orders::Cart> cart = AuthorizeCart(tx, *call);
     if (!cart.ok()) return cart.status();
     if (!cart->open) return Status(Code::kCartClosed, "this cart has been checked out");
@@ -147,7 +149,7 @@ Response SetCartItem(ApiContext& ctx, Request& req, bool remove) {
     if (!present) return Status(Code::kNotFound, "no line " + sku + " in this cart");
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
     TANDEM_RETURN_IF_ERROR(orders::SetItemQuantity(octx, *cart, sku, quantity));
-    return CartBody(octx, *cart);
+    return CartRender(octx, *cart);
   });
 }
 
@@ -170,12 +172,12 @@ Response PutFulfillment(ApiContext& ctx, Request& req) {
     fulfillment.address = *a;
   }
   if (fulfillment.method == orders::FulfillmentMethod::kDelivery) fulfillment.location_id.reset();
-  return WriteJson(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Json> {
+  return WriteRendered(ctx, req, call->scope, 200, [&](storage::Tx& tx) -> Result<Render> {
     Result<orders::Cart> cart = AuthorizeCart(tx, *call);
     if (!cart.ok()) return cart.status();
     orders::OrderContext octx = MakeOrderContext(ctx, tx, call->who.actor());
     TANDEM_RETURN_IF_ERROR(orders::SetFulfillment(octx, *cart, fulfillment));
-    return CartBody(octx, *cart);
+    return CartRender(octx, *cart);
   });
 }
 
@@ -216,7 +218,7 @@ void Checkout(ApiContext& ctx, Request& req, Respond respond) {
         orders::OrderContext octx = MakeOrderContext(ctx, tx, call.who.actor());
         Result<orders::Order> order = orders::Checkout(octx, std::move(cart.value()), c);
         if (!order.ok()) return order.status();
-        return Render([order = std::move(order.value())] { return OrderText(order, false); });
+        return OrderRender(std::move(order.value()), false);
       },
       std::move(respond));
 }
@@ -270,7 +272,7 @@ Response GetOrder(ApiContext& ctx, Request& req) {
   if (!who.ok()) return Problem(who.status());
   Result<int64_t> id = ParseId(req.params["id"]);
   if (!id.ok()) return Problem(id.status());
-  return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
+  return ReadText(ctx, [&](storage::Tx& tx) -> Result<std::string> {
     std::optional<orders::Order> order = tx.orders().FindOrder(*id);
     if (!order) {
       if (who->anonymous() && req.Query("token").empty()) {
@@ -280,7 +282,7 @@ Response GetOrder(ApiContext& ctx, Request& req) {
     }
     Result<OrderAccess> access = AuthorizeOrder(*order, req, *who);
     if (!access.ok()) return access.status();
-    return OrderJson(*order, *access == OrderAccess::kStaff);
+    return OrderText(*order, *access == OrderAccess::kStaff);
   });
 }
 
@@ -305,11 +307,11 @@ Response PostTransition(ApiContext& ctx, Request& req) {
       (t.to == orders::OrderStatus::kCancelled || t.to == orders::OrderStatus::kRefunded)) {
     return Problem(Status(Code::kForbidden, "your role may not cancel or refund orders"));
   }
-  return WriteJson(ctx, req, who->actor(), 200, [&](storage::Tx& tx) -> Result<Json> {
+  return WriteRendered(ctx, req, who->actor(), 200, [&](storage::Tx& tx) -> Result<Render> {
     orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
     Result<orders::Order> order = orders::TransitionOrder(octx, *id, t);
     if (!order.ok()) return order.status();
-    return OrderJson(*order, true);
+    return OrderRender(std::move(order.value()), true);
   });
 }
 
@@ -329,7 +331,7 @@ Response PostCancel(ApiContext& ctx, Request& req) {
     return Problem(Status(Code::kForbidden, "your role may not cancel orders"));
   }
   std::string scope = who->actor() + ":" + HashToken(req.Query("token"));
-  return WriteJson(ctx, req, scope, 200, [&](storage::Tx& tx) -> Result<Json> {
+  return WriteRendered(ctx, req, scope, 200, [&](storage::Tx& tx) -> Result<Render> {
     std::optional<orders::Order> order = tx.orders().FindOrder(*id);
     if (!order) {
       if (who->anonymous() && req.Query("token").empty()) {
@@ -349,17 +351,17 @@ Response PostCancel(ApiContext& ctx, Request& req) {
     orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
     Result<orders::Order> updated = orders::TransitionOrder(octx, *id, t);
     if (!updated.ok()) return updated.status();
-    return OrderJson(*updated, *access == OrderAccess::kStaff);
+    return OrderRender(std::move(updated.value()), *access == OrderAccess::kStaff);
   });
 }
 
 Response Track(ApiContext& ctx, Request& req) {
   std::string code = req.params["code"];
   if (code.size() > 40) return Problem(Status(Code::kNotFound, "no such tracking code"));
-  return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
+  return ReadText(ctx, [&](storage::Tx& tx) -> Result<std::string> {
     std::optional<orders::Order> order = tx.orders().FindOrderByTrackingCode(code);
     if (!order) return Status(Code::kNotFound, "no such tracking code");
-    return TrackingJson(*order);
+    return TrackingText(*order);
   });
 }
 

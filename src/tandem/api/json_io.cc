@@ -275,6 +275,23 @@ void WriteAddress(JsonWriter& w, const orders::Address& a) {
   w.EndObject();
 }
 
+void WriteOptionalInt(JsonWriter& w, std::string_view key, std::optional<int64_t> value) {
+  w.Key(key);
+  if (value) {
+    w.Int(*value);
+  } else {
+    w.Null();
+  }
+}
+
+// The four amounts, as members of the object being written.
+void WriteTotals(JsonWriter& w, const orders::Totals& t) {
+  WriteMoney(w, "subtotal", t.subtotal);
+  WriteMoney(w, "discount", t.discount);
+  WriteMoney(w, "shipping", t.shipping);
+  WriteMoney(w, "total", t.total);
+}
+
 void WriteFulfillment(JsonWriter& w, const orders::Fulfillment& f) {
   w.Key("fulfillment").BeginObject();
   w.Key("method").String(orders::FulfillmentName(f.method));
@@ -287,12 +304,7 @@ void WriteFulfillment(JsonWriter& w, const orders::Fulfillment& f) {
       w.Null();
     }
   } else {
-    w.Key("location_id");
-    if (f.location_id) {
-      w.Int(*f.location_id);
-    } else {
-      w.Null();
-    }
+    WriteOptionalInt(w, "location_id", f.location_id);
   }
   w.EndObject();
 }
@@ -348,10 +360,7 @@ std::string CartText(const orders::CartView& v, std::string_view token) {
   }
   w.EndArray();
   w.Key("totals").BeginObject();
-  WriteMoney(w, "subtotal", v.totals.subtotal);
-  WriteMoney(w, "discount", v.totals.discount);
-  WriteMoney(w, "shipping", v.totals.shipping);
-  WriteMoney(w, "total", v.totals.total);
+  WriteTotals(w, v.totals);
   w.EndObject();
   w.Key("hold_expires_at");
   if (v.hold_expires_ms) {
@@ -376,12 +385,7 @@ std::string OrderText(const orders::Order& o, bool for_staff) {
   w.Key("email").String(o.email);
   w.Key("name").String(o.name);
   w.Key("phone").String(o.phone);
-  w.Key("customer_id");
-  if (o.customer_id) {
-    w.Int(*o.customer_id);
-  } else {
-    w.Null();
-  }
+  WriteOptionalInt(w, "customer_id", o.customer_id);
   w.Key("payment_method").String(orders::PaymentMethodName(o.payment_method));
   WriteFulfillment(w, o.fulfillment);
   w.Key("lines").BeginArray();
@@ -400,10 +404,7 @@ std::string OrderText(const orders::Order& o, bool for_staff) {
     w.EndObject();
   }
   w.EndArray();
-  WriteMoney(w, "subtotal", o.totals.subtotal);
-  WriteMoney(w, "discount", o.totals.discount);
-  WriteMoney(w, "shipping", o.totals.shipping);
-  WriteMoney(w, "total", o.totals.total);
+  WriteTotals(w, o.totals);
   w.Key("carrier").String(o.carrier);
   w.Key("tracking_number").String(o.tracking_number);
   w.Key("related_order_ids").BeginArray();
@@ -420,7 +421,7 @@ Json OrderJson(const orders::Order& o, bool for_staff) {
   return Json::parse(OrderText(o, for_staff));
 }
 
-Json TrackingJson(const orders::Order& o) {
+std::string TrackingText(const orders::Order& o) {
   JsonWriter w;
   w.BeginObject();
   w.Key("number").String(o.number);
@@ -431,7 +432,7 @@ Json TrackingJson(const orders::Order& o) {
   WriteTimeline(w, o.timeline, false);
   w.Key("created_at").String(FormatTimestamp(o.created_ms));
   w.EndObject();
-  return Json::parse(w.Take());
+  return w.Take();
 }
 
 std::string DumpJson(const Json& body) {

@@ -70,11 +70,11 @@ Json AccountJson(const customers::Account& account);
 std::string CartText(const orders::CartView& view, std::string_view token = {});
 // The order as its owner sees it; staff also see who made each change.
 std::string OrderText(const orders::Order& order, bool for_staff);
-// OrderText as a tree, for the answers built as trees (lists, reads, staff changes): they are
-// not on the flash-sale path, and the order's shape stays written once.
+// OrderText as a tree, for the lists of orders (built as trees by PageJson): not on the
+// flash-sale path, and the order's shape stays written once.
 Json OrderJson(const orders::Order& order, bool for_staff);
 // The public tracking view: status and timeline, no personal data.
-Json TrackingJson(const orders::Order& order);
+std::string TrackingText(const orders::Order& order);
 
 // The text of a JSON document as answers carry it (invalid UTF-8 replaced).
 std::string DumpJson(const Json& body);

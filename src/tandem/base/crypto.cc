@@ -18,24 +18,26 @@ std::string RandomToken(size_t bytes) {
   return out;
 }
 
+namespace {
+// The letters of codes people read out: no 0/O or 1/I. In ASCII order, so that TimeOrderedCode's
+// larger numbers give greater strings.
+constexpr char kCodeLetters[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+static_assert(sizeof(kCodeLetters) - 1 == 32, "a random byte's low 5 bits pick a letter evenly");
+}  // namespace
+
 std::string RandomCode(size_t length) {
-  static constexpr char kAlphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";  // no 0/O, 1/I
-  static_assert(sizeof(kAlphabet) - 1 == 32, "a random byte's low 5 bits pick a letter evenly");
   // One draw of random bytes (one system call), not one per letter.
   std::string out(length, '\0');
   randombytes_buf(out.data(), out.size());
-  for (char& c : out) c = kAlphabet[static_cast<unsigned char>(c) & 31];
+  for (char& c : out) c = kCodeLetters[static_cast<unsigned char>(c) & 31];
   return out;
 }
 
 std::string TimeOrderedCode(int64_t now_ms, size_t random_length) {
-  // RandomCode's letters in ASCII order: a larger number gives a greater string.
-  static constexpr char kOrdered[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-  static_assert(sizeof(kOrdered) - 1 == 32);
   constexpr int kLetters = 7;  // 35 bits of seconds: until the year 3058
   uint64_t seconds = now_ms > 0 ? static_cast<uint64_t>(now_ms) / 1000 : 0;
   std::string out(kLetters, '\0');
-  for (int i = kLetters - 1; i >= 0; --i, seconds >>= 5) out[i] = kOrdered[seconds & 31];
+  for (int i = kLetters - 1; i >= 0; --i, seconds >>= 5) out[i] = kCodeLetters[seconds & 31];
   return out + RandomCode(random_length);
 }
 

@@ -1,7 +1,8 @@
 // JsonWriter: JSON text written straight into a string, without building a tree first. For the
 // answers of the flash-sale path and the small documents kept in columns, where building and
 // freeing a nlohmann::json tree cost more than the rest of the work. Members come out in the
-// order they are written; the caller writes a well-formed document (checked in debug builds).
+// order they are written; the caller writes a well-formed document (debug builds check only that
+// every bracket is closed, every key gets a value and Take() sees a finished document).
 #pragma once
 
 #include <cstdint>

@@ -40,16 +40,6 @@ std::vector<int64_t> LocationsOf(const std::vector<inventory::Hold>& holds) {
   return ids;
 }
 
-// The variant of `sku` with its product, read once per context.
-const std::optional<catalog::VariantWithProduct>& VariantOf(OrderContext& ctx,
-                                                             const std::string& sku) {
-  auto it = ctx.memo.variants.find(sku);
-  if (it == ctx.memo.variants.end()) {
-    it = ctx.memo.variants.emplace(sku, ctx.catalog.FindVariantWithProduct(sku)).first;
-  }
-  return it->second;
-}
-
 // Makes the live holds of one cart line cover exactly `quantity` units, preferring the
 // locations the cart already holds stock at (fewest shipments). Leaves the cart's holds, as
 // HoldsOfCart would now read them, in ctx.memo.
@@ -109,7 +99,7 @@ Status SetLine(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t qu
                              [&](const CartLine& l) { return l.sku == sku; });
   if (!present) {
     if (quantity == 0) return Status(Code::kNotFound, "no line " + sku + " in this cart");
-    const std::optional<catalog::VariantWithProduct>& found = VariantOf(ctx, sku);
+    std::optional<catalog::VariantWithProduct> found = ctx.catalog.FindVariantWithProduct(sku);
     if (!found || !found->Sold()) return Status(Code::kNotFound, "no product with sku " + sku);
     if (cart.lines.size() >= static_cast<size_t>(kCartLinesMax)) {
       return Status(Code::kTooManyLines,
@@ -118,8 +108,8 @@ Status SetLine(OrderContext& ctx, Cart& cart, const std::string& sku, int64_t qu
     // One order is paid in one currency (I6).
     if (!cart.lines.empty()) {
       const std::string& currency = found->variant.price.currency;
-      const std::optional<catalog::VariantWithProduct>& first =
-          VariantOf(ctx, cart.lines.front().sku);
+      std::optional<catalog::VariantWithProduct> first =
+          ctx.catalog.FindVariantWithProduct(cart.lines.front().sku);
       if (first && first->variant.price.currency != currency) {
         return Status(Code::kInvalidArgument, "cannot add " + currency + " to a cart in " +
                                                   first->variant.price.currency);
@@ -189,27 +179,26 @@ Cart CreateCart(OrderContext& ctx, std::optional<int64_t> customer_id,
   return cart;
 }
 
-Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart_ref) {
-  const Cart* cart = &cart_ref;
+Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart) {
   CartView view;
-  if (ctx.memo.holds && ctx.memo.holds_cart_id == cart->id) {
+  if (ctx.memo.holds && ctx.memo.holds_cart_id == cart.id) {
     view.holds = std::move(*ctx.memo.holds);
     ctx.memo.holds.reset();
   } else {
-    view.holds = ctx.inventory.HoldsOfCart(cart->id);
+    view.holds = ctx.inventory.HoldsOfCart(cart.id);
   }
   Money subtotal{0, kShopCurrencyDefault};
   bool first = true;
   inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
-  for (const CartLine& line : cart->lines) {
-    const std::optional<catalog::VariantWithProduct>& found = VariantOf(ctx, line.sku);
+  for (const CartLine& line : cart.lines) {
+    std::optional<catalog::VariantWithProduct> found =
+        ctx.catalog.FindVariantWithProduct(line.sku);
     TANDEM_CHECK(found.has_value());
-    const catalog::Variant* variant = &found->variant;
-    CartLineView lv{line, *variant, found->product_name, 0, {}, found->Sold()};
+    CartLineView lv{line, found->variant, found->product_name, 0, {}, found->Sold()};
     for (const auto& h : view.holds) {
       if (h.sku == line.sku && h.expires_ms > ctx.now_ms) lv.held += h.quantity;
     }
-    if (lv.held < line.quantity && cart->open) {
+    if (lv.held < line.quantity && cart.open) {
       int64_t online = allocator.AvailabilityOf(line.sku).online;
       // During a sale event only what is left of the ring-fenced quantity can be held again.
       if (auto cap = ctx.inventory.ActiveEventSku(line.sku, ctx.now_ms)) {
@@ -217,7 +206,7 @@ Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart_ref) {
       }
       lv.warning = online >= line.quantity - lv.held ? "not_held" : "sold_out";
     }
-    Result<Money> total = MultiplyMoney(variant->price, line.quantity);
+    Result<Money> total = MultiplyMoney(found->variant.price, line.quantity);
     if (!total.ok()) return total.status();
     lv.line_total = total.value();
     if (first) {
@@ -236,11 +225,11 @@ Result<CartView> ViewCart(OrderContext& ctx, const Cart& cart_ref) {
   }
   view.totals.subtotal = subtotal;
   view.totals.discount = ZeroLike(subtotal);
-  view.totals.shipping = ShippingFor(cart->fulfillment, subtotal);
+  view.totals.shipping = ShippingFor(cart.fulfillment, subtotal);
   Result<Money> total = AddMoney(subtotal, view.totals.shipping);
   if (!total.ok()) return total.status();
   view.totals.total = total.value();
-  view.cart = *cart;
+  view.cart = cart;
   return view;
 }
 
@@ -414,7 +403,6 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
     TANDEM_CHECK(line != order.lines.end());
     allocator.AllocateFromHold(hold, order.id, line->id);
   }
-  ctx.memo.holds.reset();
   ctx.orders.CloseCart(cart.id, f, ctx.now_ms);
   if (related) {
     ctx.orders.LinkOrders(order.id, *related);

@@ -4,7 +4,6 @@
 // operation changes nothing. Not thread-safe: one context per transaction.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,10 +16,10 @@
 
 namespace tandem::orders {
 
-// What one transaction's calls into this module read more than once, read once: the flash-sale
-// path is bound by its SQL statements. Only this module fills it.
+// What one transaction's calls into this module would otherwise read twice: the flash-sale path
+// is bound by its SQL statements. Only this module fills it. (Variants are read again: the
+// writer's storage caches them.)
 struct OrderMemo {
-  std::map<std::string, std::optional<catalog::VariantWithProduct>> variants;  // by SKU
   // The live holds of cart `holds_cart_id` as the edit just made left them; taken by the next
   // view of that cart, dropped by anything else that changes holds.
   int64_t holds_cart_id = 0;

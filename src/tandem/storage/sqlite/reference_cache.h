@@ -56,7 +56,7 @@ class ReferenceCache {
 
   std::optional<std::vector<inventory::Location>> locations;
   std::unordered_map<std::string, std::optional<catalog::VariantWithProduct>> variants;
-  // Every SKU named by any sale event, past or future; empty when not read yet.
+  // Every SKU named by any sale event, past or future; nullopt until read.
   std::optional<std::unordered_set<std::string>> event_skus;
 
  private:
