@@ -79,28 +79,24 @@ def assert_problem(resp, status, code=None):
     return body
 
 
+def _recv(sock):
+    """The next bytes from `sock`; b"" once the server closed or reset it."""
+    try:
+        return sock.recv(65536)
+    except ConnectionResetError:
+        return b""
+
+
 def read_http_answer(sock, timeout=20):
     """Reads one Content-Length framed HTTP answer from a raw socket: (head bytes, body bytes)."""
     sock.settimeout(timeout)
     data = b""
-    while b"\r\n\r\n" not in data:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
+    while b"\r\n\r\n" not in data and (chunk := _recv(sock)):
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     match = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
     length = int(match.group(1)) if match else 0
-    while len(body) < length:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
+    while len(body) < length and (chunk := _recv(sock)):
         body += chunk
     return head, body[:length]
 
