@@ -42,6 +42,16 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
   size_t i = 0;
   while (i < text.size()) {
+    // Printable ASCII other than '"' and '\\' is copied a run at a time: nearly all of it is.
+    size_t plain = i;
+    while (plain < text.size()) {
+      unsigned char c = static_cast<unsigned char>(text[plain]);
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+      ++plain;
+    }
+    out.append(text.data() + i, plain - i);
+    i = plain;
+    if (i == text.size()) break;
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       size_t n = Utf8Length(text, i);
@@ -63,13 +73,9 @@ void AppendJsonString(std::string& out, std::string_view text) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
     }
     ++i;
   }

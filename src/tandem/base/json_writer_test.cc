@@ -37,6 +37,7 @@ TEST(JsonWriter, EscapesWhatJsonRequires) {
   EXPECT_EQ(Quoted("\n\r\t\b\f"), R"("\n\r\t\b\f")");
   EXPECT_EQ(Quoted(std::string("\x01\x1f", 2)), R"("\u0001\u001f")");
   EXPECT_EQ(Quoted(std::string("a\0b", 3)), R"("a\u0000b")");
+  EXPECT_EQ(Quoted("ab\ncd\"ef\x7f"), "\"ab\\ncd\\\"ef\x7f\"");  // runs between escapes kept
 }
 
 TEST(JsonWriter, KeepsUtf8AndReplacesWhatIsNotUtf8) {
