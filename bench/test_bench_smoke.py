@@ -91,3 +91,23 @@ def test_loadgen_refuses_bad_options():
     assert r.returncode == 2 and "--connections" in r.stderr
     r = subprocess.run([LOADGEN, "--help"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and "usage" in r.stdout
+
+
+def test_loadgen_times_out_a_server_that_never_answers(tmp_path):
+    # A listener that accepts and never answers: every request must end as a "timeout" transport
+    # error after --timeout-ms, and the run must still end (the watchdog, not the server, ends it).
+    import socket
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        port = listener.getsockname()[1]
+        report = tmp_path / "report.json"
+        r = subprocess.run([LOADGEN, "run", "--port", str(port), "--scenario", "healthz",
+                            "--connections", "2", "--duration-seconds", "0.5", "--timeout-ms",
+                            "300", "--json", str(report), "--quiet"],
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(report.read_text())
+    assert data["requests"] >= 2
+    assert data["errors"] == {"timeout": data["requests"]}
+    assert data["status_counts"] == {"0": data["requests"]}
