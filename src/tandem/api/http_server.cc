@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -39,10 +40,11 @@ struct Shared {
   std::string id_prefix;
 
   std::string NextRequestId() {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%s-%llu", id_prefix.c_str(),
-                  static_cast<unsigned long long>(next_id.fetch_add(1) + 1));
-    return buf;
+    std::string id = id_prefix;
+    id.push_back('-');
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, next_id.fetch_add(1) + 1);
+    return id.append(digits, end);
   }
 };
 

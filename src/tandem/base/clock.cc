@@ -13,19 +13,26 @@ int64_t SystemClock::NowMs() const {
       .count();
 }
 
+// Written digit by digit from the civil date (no gmtime_r or snprintf): every order and cart
+// answer carries a few timestamps, written on the thread that answers durable writes.
 std::string FormatTimestamp(int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  int ms = static_cast<int>(unix_ms % 1000);
-  if (ms < 0) {
-    ms += 1000;
-    secs -= 1;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
+  using namespace std::chrono;
+  const sys_time<milliseconds> at{milliseconds(unix_ms)};
+  const sys_days day = floor<days>(at);
+  const year_month_day date{day};
+  const hh_mm_ss<milliseconds> time{at - day};
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&out](size_t pos, int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) out[pos + i] = char('0' + value % 10);
+  };
+  put(0, static_cast<int>(date.year()), 4);
+  put(5, static_cast<unsigned>(date.month()), 2);
+  put(8, static_cast<unsigned>(date.day()), 2);
+  put(11, time.hours().count(), 2);
+  put(14, time.minutes().count(), 2);
+  put(17, time.seconds().count(), 2);
+  put(20, time.subseconds().count(), 3);
+  return out;
 }
 
 std::optional<int64_t> ParseTimestamp(const std::string& text) {
