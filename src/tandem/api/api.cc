@@ -78,7 +78,8 @@ void Api::Handle(Request& request, Respond respond) {
     metrics_.Record(*route_name, r.status, seconds);
     if (r.status >= 500) {
       spdlog::warn("request_id={} {} {} -> {} ({:.1f} ms): {}", request.request_id,
-                   request.method, request.path, r.status, seconds * 1000, r.body);
+                   request.method, request.path, r.status, seconds * 1000,
+                   r.log_detail.empty() ? r.body : r.log_detail);
     } else {
       spdlog::debug("request_id={} {} {} -> {} ({:.1f} ms)", request.request_id, request.method,
                     request.path, r.status, seconds * 1000);

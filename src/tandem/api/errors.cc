@@ -76,6 +76,7 @@ Response Problem(const Status& status) {
                       {"code", code}};
   r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (status.code() == Code::kUnavailable) r.headers.emplace_back("Retry-After", "1");
+  if (r.status >= 500) r.log_detail = status.message();
   return r;
 }
 

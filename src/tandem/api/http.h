@@ -30,6 +30,8 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // A 5xx answer's real cause: written to the server's log with the request id, never sent.
+  std::string log_detail;
 };
 
 // Answers a request, at once or later from another thread; called exactly once per request.

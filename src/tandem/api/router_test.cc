@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tandem/api/api.h"
+#include "tandem/api/errors.h"
 #include "tandem/api/http.h"
 #include "testing/fake_clock.h"
 
@@ -34,6 +35,17 @@ TEST(ParseQuery, DecodesPairs) {
   EXPECT_EQ(q["limit"], "5");
   EXPECT_EQ(q["x"], "/%zz");
   EXPECT_EQ(q.count("flag"), 1u);
+}
+
+// A 5xx answer says only "see the server log"; its cause goes to the log with the request id.
+TEST(Problem, KeepsAServerErrorsCauseForTheLogOnly) {
+  Response failed = Problem(Status(Code::kInternal, "insert_movement: database or disk is full"));
+  EXPECT_EQ(failed.status, 500);
+  EXPECT_EQ(failed.log_detail, "insert_movement: database or disk is full");
+  EXPECT_EQ(failed.body.find("disk"), std::string::npos);
+  Response refused = Problem(Status(Code::kConflict, "sold out"));
+  EXPECT_NE(refused.body.find("sold out"), std::string::npos);
+  EXPECT_TRUE(refused.log_detail.empty());
 }
 
 // Every routed (method, path) is documented in the OpenAPI document, and nothing more.
