@@ -102,6 +102,10 @@ int main(int argc, char** argv) {
   app.add_option("--io-threads", config.io_threads, "HTTP I/O threads (0: one per core but one)")
       ->envname("TANDEM_IO_THREADS")
       ->check(CLI::Range(0, 64));
+  app.add_option("--request-timeout-seconds", config.request_timeout_seconds,
+                 "Time to read a request or write its answer; idle connections close after it")
+      ->envname("TANDEM_REQUEST_TIMEOUT_SECONDS")
+      ->check(CLI::Range(1, 3600));
   app.add_option("--hold-ttl-seconds", config.hold_ttl_seconds, "Lifetime of a cart's holds")
       ->envname("TANDEM_HOLD_TTL_SECONDS")
       ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));

@@ -5,6 +5,7 @@ import http.client
 import json
 import re
 import socket
+import time
 
 import pytest
 
@@ -170,6 +171,37 @@ def test_answers_follow_the_http_version_and_connection_rules(server):
         sock.close()
     head, _, rest = data.partition(b"\r\n\r\n")
     assert rest == b"" and b"\r\nContent-Length: %d" % len(body) in head, data
+
+
+def test_request_time_limit_closes_slow_and_idle_connections(server_factory):
+    # --request-timeout-seconds (default 30, kRequestSecondsMax): a request must be read, and its
+    # answer written, within it; a keep-alive connection idle that long is closed.
+    srv = server_factory(["--request-timeout-seconds", "1"], staff=False)
+
+    def seconds_until_closed(sock):
+        start = time.monotonic()
+        sock.settimeout(10)
+        assert sock.recv(65536) == b""  # closed by the server, not answered
+        return time.monotonic() - start
+
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+        assert 0.5 <= seconds_until_closed(sock) < 8
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, _ = read_http_answer(sock)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert 0.5 <= seconds_until_closed(sock) < 8  # idle after its answer
+    # Slower than one read but within the limit: answered, and the connection still serves.
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        time.sleep(0.3)
+        sock.sendall(b"Host: x\r\n\r\n")
+        head, _ = read_http_answer(sock)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, _ = read_http_answer(sock)
+        assert head.startswith(b"HTTP/1.1 200"), head
 
 
 def test_unknown_path_is_problem_json_404(server):

@@ -26,6 +26,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+// Each connection runs on a strand of its own, typed concretely: the polymorphic executor and
+// Beast's timed stream cost the I/O thread a few microseconds per request.
+using Strand = asio::strand<asio::io_context::executor_type>;
+using Socket = tcp::socket::rebind_executor<Strand>::other;
+using Watchdog = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                            asio::wait_traits<std::chrono::steady_clock>, Strand>;
 
 // After the stop's grace period, how long Run() still waits for answers owed (queued writes).
 constexpr int kUnansweredWaitSeconds = 60;
@@ -38,6 +44,7 @@ struct Shared {
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> next_id{0};
   std::string id_prefix;
+  std::chrono::seconds request_time{kRequestSecondsMax};
 
   std::string NextRequestId() {
     std::string id = id_prefix;
@@ -48,7 +55,7 @@ struct Shared {
   }
 };
 
-void ToRequest(const http::request<http::string_body>& in, std::string request_id, Request& r) {
+void ToRequest(http::request<http::string_body>& in, std::string request_id, Request& r) {
   r = Request{};
   r.method = std::string(in.method_string());
   std::string target(in.target());
@@ -57,22 +64,25 @@ void ToRequest(const http::request<http::string_body>& in, std::string request_i
   if (q != std::string::npos) r.query = ParseQuery(target.substr(q + 1));
   for (const auto& field : in) {
     std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
     r.headers[name] = std::string(field.value());
   }
-  r.body = in.body();
+  r.body = std::move(in.body());
   r.request_id = std::move(request_id);
 }
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+  Session(Socket socket, Shared& shared)
+      : socket_(std::move(socket)), watchdog_(socket_.get_executor()), shared_(shared) {
     shared_.connections.fetch_add(1);
   }
   ~Session() { shared_.connections.fetch_sub(1); }
 
   void Start() {
-    asio::dispatch(stream_.get_executor(),
+    asio::dispatch(socket_.get_executor(),
                    beast::bind_front_handler(&Session::Read, shared_from_this()));
   }
 
@@ -81,13 +91,36 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(kRequestHeaderBytesMax));
     parser_->body_limit(kRequestBodyBytesMax);
-    stream_.expires_after(std::chrono::seconds(kRequestSecondsMax));
-    http::async_read(stream_, buffer_, *parser_,
+    BeginIo();
+    http::async_read(socket_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
+  // Reading a request, and writing its answer, must each end within ServerOptions'
+  // request_seconds (an idle keep-alive connection is closed then too). One timer per connection is armed about once per
+  // period, not for every socket operation; between the two the connection waits for the
+  // handler's answer, which has no limit here.
+  void BeginIo() {
+    io_pending_ = true;
+    deadline_ = std::chrono::steady_clock::now() + shared_.request_time;
+    if (!watchdog_armed_) ArmWatchdog();
+  }
+
+  void ArmWatchdog() {
+    watchdog_armed_ = true;
+    watchdog_.expires_at(deadline_);
+    watchdog_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      self->watchdog_armed_ = false;
+      if (ec || self->closed_ || !self->io_pending_) return;  // armed again by the next BeginIo
+      if (std::chrono::steady_clock::now() < self->deadline_) return self->ArmWatchdog();
+      beast::error_code ignored;
+      self->socket_.cancel(ignored);  // the read or write ends with operation_aborted
+    });
+  }
+
   void OnRead(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+    io_pending_ = false;
+    if (ec == http::error::end_of_stream ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
         ec == asio::error::eof) {
       return Close();
@@ -109,7 +142,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return SendError(Status(Code::kUnavailable, "too many connections; retry shortly"),
                        request_id);
     }
-    const auto& in = parser_->get();
+    auto& in = parser_->get();
     shared_.in_flight.fetch_add(1);
     shared_.unanswered.fetch_add(1);
     // The request lives in the session until it is answered; the answer may come from another
@@ -119,7 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep_alive = in.keep_alive();
     bool head = in.method() == http::verb::head;
     shared_.handler(request_, [self = shared_from_this(), version, keep_alive, head](Response r) {
-      asio::dispatch(self->stream_.get_executor(),
+      asio::dispatch(self->socket_.get_executor(),
                      [self, r = std::move(r), version, keep_alive, head]() mutable {
                        bool keep = keep_alive && !self->shared_.stopping.load();
                        self->Send(std::move(r), version, keep, head, true);
@@ -154,9 +187,11 @@ class Session : public std::enable_shared_from_this<Session> {
     head_.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n\r\n");
     body_ = head ? std::string() : std::move(r.body);
     std::array<asio::const_buffer, 2> out{asio::buffer(head_), asio::buffer(body_)};
-    asio::async_write(stream_, out,
+    BeginIo();
+    asio::async_write(socket_, out,
                       [self = shared_from_this(), keep_alive, counted](beast::error_code ec,
                                                                       std::size_t) {
+                        self->io_pending_ = false;
                         if (counted) self->shared_.in_flight.fetch_sub(1);
                         if (ec || !keep_alive) return self->Close();
                         self->Read();
@@ -164,11 +199,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
+    closed_ = true;
+    watchdog_.cancel();  // lets go of the session
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  beast::tcp_stream stream_;
+  Socket socket_;
+  Watchdog watchdog_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool io_pending_ = false;
+  bool watchdog_armed_ = false;
+  bool closed_ = false;
   Shared& shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -189,6 +231,7 @@ class HttpServer::Impl {
         timer_(ioc_) {
     shared_.handler = std::move(handler);
     shared_.id_prefix = RandomCode(6);
+    shared_.request_time = std::chrono::seconds(options_.request_seconds);
   }
 
   Status Start() {
@@ -234,7 +277,7 @@ class HttpServer::Impl {
 
  private:
   void Accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, Socket s) {
       if (ec) {
         if (ec == asio::error::operation_aborted || shared_.stopping.load()) return;
         spdlog::warn("accept failed: {}", ec.message());

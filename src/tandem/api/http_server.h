@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tandem/api/http.h"
+#include "tandem/base/limits.h"
 #include "tandem/base/result.h"
 
 namespace tandem::api {
@@ -20,6 +21,9 @@ struct ServerOptions {
   uint16_t port = 8080;  // 0 picks a free port
   int threads = 2;  // I/O threads: they parse, route and send; they never wait
   int stop_grace_seconds = 10;
+  // Reading a request, and writing its answer, must each end within this; an idle keep-alive
+  // connection is closed after it too.
+  int request_seconds = kRequestSecondsMax;
 };
 
 // Answers a request through Respond, at once or later from any thread; the request stays valid

@@ -97,6 +97,7 @@ int Serve(const Config& config) {
       config.io_threads > 0
           ? config.io_threads
           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
+  server_options.request_seconds = config.request_timeout_seconds;
   api::HttpServer server(server_options, [&api](api::Request& r, api::Respond respond) {
     api.Handle(r, std::move(respond));
   });

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tandem/base/clock.h"
+#include "tandem/base/limits.h"
 #include "tandem/base/result.h"
 #include "tandem/customers/accounts.h"
 #include "tandem/storage/database.h"
@@ -19,6 +20,7 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   int threads = 0;     // worker threads; 0: kWorkerThreadsDefault
   int io_threads = 0;  // 0: one per core but one (at least one)
+  int request_timeout_seconds = kRequestSecondsMax;
   int64_t hold_ttl_seconds = 900;
   int64_t hold_sweep_ms = 1000;
   int64_t check_interval_seconds = 300;  // the server runs `tandem check` this often

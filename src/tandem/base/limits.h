@@ -10,7 +10,6 @@ namespace tandem {
 inline constexpr size_t kRequestBodyBytesMax = 1024 * 1024;
 inline constexpr size_t kRequestHeaderBytesMax = 16 * 1024;
 inline constexpr int kRequestSecondsMax = 30;
-inline constexpr int kKeepAliveIdleSecondsMax = 60;
 
 inline constexpr int kCartLinesMax = 100;          // distinct SKUs in one cart / order
 inline constexpr int64_t kLineQuantityMax = 999;   // units of one SKU in one line
