@@ -57,6 +57,9 @@ class Database {
   // commit succeeds; `done` gets the outcome once the commit is durable (or the write was
   // refused), on a storage thread or, when refused at once, on the caller's: keep it short.
   // Exceptions thrown by `fn` roll it back and come back as kInternal (CheckFailure included).
+  // `fn` may run more than once before `done` (a group commit may undo its whole transaction
+  // and run it again): only its last run counts, so it must change nothing outside the
+  // transaction other than what its last run leaves for `done`.
   virtual void WriteAsync(TxFunction fn, WriteDone done) = 0;
   // WriteAsync, waiting for the outcome.
   Status Write(const TxFunction& fn) {

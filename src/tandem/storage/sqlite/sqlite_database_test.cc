@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -38,6 +39,38 @@ class SqliteDatabaseTest : public ::testing::Test {
   void TearDown() override {
     db_.reset();
     std::filesystem::remove_all(dir_);
+  }
+
+  // Queues `fns` behind a write that holds the writer until all of them are queued, so that
+  // they run as one batch; returns their outcomes in order.
+  std::vector<Status> RunAsOneBatch(const std::vector<TxFunction>& fns) {
+    std::promise<void> entered, release;
+    std::shared_future<void> released = release.get_future().share();
+    db_->WriteAsync(
+        [&entered, released](Tx&) {
+          entered.set_value();
+          released.wait();
+          return Status::Ok();
+        },
+        [](Status) {});
+    entered.get_future().wait();
+    std::vector<std::promise<Status>> outcomes(fns.size());
+    for (size_t i = 0; i < fns.size(); ++i) {
+      db_->WriteAsync(fns[i], [&outcomes, i](Status s) { outcomes[i].set_value(std::move(s)); });
+    }
+    release.set_value();
+    std::vector<Status> out;
+    for (auto& o : outcomes) out.push_back(o.get_future().get());
+    return out;
+  }
+
+  bool HasSetting(const std::string& key) {
+    bool found = false;
+    EXPECT_TRUE(db_->Read([&](Tx& tx) {
+                     found = tx.GetSetting(key).has_value();
+                     return Status::Ok();
+                   }).ok());
+    return found;
   }
 
   orders::OrderContext Ctx(Tx& tx) {
@@ -236,6 +269,88 @@ TEST_F(SqliteDatabaseTest, GroupCommitIsolatesAFailingWriteFromTheOthers) {
                    }
                    return Status::Ok();
                  }).ok());
+}
+
+// Jobs of a batch run without savepoints of their own; a refusal that changed nothing needs no
+// undoing, and the others of its batch run once.
+TEST_F(SqliteDatabaseTest, AWriteRefusedBeforeChangingAnythingCostsItsBatchNothing) {
+  std::atomic<int> runs_a{0}, runs_c{0};
+  std::vector<Status> outcomes = RunAsOneBatch({
+      [&](Tx& tx) {
+        ++runs_a;
+        tx.PutSetting("a", "1");
+        return Status::Ok();
+      },
+      [&](Tx& tx) {
+        (void)tx.GetSetting("a");
+        return Status(Code::kConflict, "refused before writing");
+      },
+      [&](Tx& tx) {
+        ++runs_c;
+        tx.PutSetting("c", "1");
+        return Status::Ok();
+      },
+  });
+  EXPECT_TRUE(outcomes[0].ok());
+  EXPECT_EQ(outcomes[1].code(), Code::kConflict);
+  EXPECT_TRUE(outcomes[2].ok());
+  EXPECT_EQ(runs_a.load(), 1);
+  EXPECT_EQ(runs_c.load(), 1);
+  EXPECT_TRUE(HasSetting("a"));
+  EXPECT_TRUE(HasSetting("c"));
+}
+
+// A refusal after a change is undone with the whole transaction: the batch runs again with a
+// savepoint per job, and so does the next batch, where the same kind of refusal is rolled back
+// alone.
+TEST_F(SqliteDatabaseTest, AWriteRefusedAfterChangingSomethingIsUndoneAndTheOthersKept) {
+  std::atomic<int> runs_a{0}, runs_b{0}, runs_c{0};
+  std::vector<Status> outcomes = RunAsOneBatch({
+      [&](Tx& tx) {
+        ++runs_a;
+        tx.PutSetting("a", "1");
+        return Status::Ok();
+      },
+      [&](Tx& tx) {
+        ++runs_b;
+        tx.PutSetting("b", "1");
+        return Status(Code::kConflict, "refused after writing");
+      },
+      [&](Tx& tx) {
+        ++runs_c;
+        tx.PutSetting("c", "1");
+        return Status::Ok();
+      },
+  });
+  EXPECT_TRUE(outcomes[0].ok());
+  EXPECT_EQ(outcomes[1].code(), Code::kConflict);
+  EXPECT_TRUE(outcomes[2].ok());
+  EXPECT_EQ(runs_a.load(), 2);  // undone with b, then run again
+  EXPECT_EQ(runs_b.load(), 2);
+  EXPECT_EQ(runs_c.load(), 1);  // only after the undo
+  EXPECT_TRUE(HasSetting("a"));
+  EXPECT_FALSE(HasSetting("b"));
+  EXPECT_TRUE(HasSetting("c"));
+
+  std::atomic<int> runs_d{0}, runs_e{0};
+  outcomes = RunAsOneBatch({
+      [&](Tx& tx) {
+        ++runs_d;
+        tx.PutSetting("d", "1");
+        return Status::Ok();
+      },
+      [&](Tx& tx) {
+        ++runs_e;
+        tx.PutSetting("e", "1");
+        return Status(Code::kConflict, "refused after writing");
+      },
+  });
+  EXPECT_TRUE(outcomes[0].ok());
+  EXPECT_EQ(outcomes[1].code(), Code::kConflict);
+  EXPECT_EQ(runs_d.load(), 1);
+  EXPECT_EQ(runs_e.load(), 1);
+  EXPECT_TRUE(HasSetting("d"));
+  EXPECT_FALSE(HasSetting("e"));
 }
 
 // Writes queued without waiting (as the flash-sale handlers do) span several batches; each is
