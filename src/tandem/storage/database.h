@@ -2,7 +2,7 @@
 //
 // A Tx bundles the stores of every module over one transaction. Database::Write runs a function in
 // a write transaction and returns only once its effects are durable (or rolled back); many writes
-// may share one commit (group commit), each isolated by a savepoint. Database is thread-safe; a Tx
+// may share one commit (group commit), a refused one undone alone. Database is thread-safe; a Tx
 // belongs to the thread running the function and must not escape it.
 #pragma once
 
