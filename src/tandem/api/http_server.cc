@@ -97,9 +97,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Reading a request, and writing its answer, must each end within ServerOptions'
-  // request_seconds (an idle keep-alive connection is closed then too). One timer per connection is armed about once per
-  // period, not for every socket operation; between the two the connection waits for the
-  // handler's answer, which has no limit here.
+  // request_seconds (an idle keep-alive connection is closed then too). One timer per connection
+  // is armed about once per period, not for every socket operation; between the two the
+  // connection waits for the handler's answer, which has no limit here.
   void BeginIo() {
     io_pending_ = true;
     deadline_ = std::chrono::steady_clock::now() + shared_.request_time;

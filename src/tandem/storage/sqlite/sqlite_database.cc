@@ -256,7 +256,7 @@ class SqliteDatabase final : public Database {
 
   // One transaction for the whole batch. A job runs without a savepoint of its own as long as
   // jobs succeed, or fail without having changed anything (sqlite3_total_changes64 tells): a
-  // savepoint saves every page its job changes first, about a tenth of the writer's time on the
+  // savepoint saves every page its job changes first, 11-16 % of the writer's time on the
   // flash sale. A job that fails after changing something can only be undone with the whole
   // transaction: the batch then runs again from its start with a savepoint per job (so each job
   // function may run twice; Database::WriteAsync says so), and so do the next

@@ -1,12 +1,13 @@
 // The SQLite adapter of the Database seam.
 //
 // Writes go to one writer thread that folds the transactions waiting for it into one commit
-// (group commit): one failing write does not fail the others (it changed nothing, or the batch runs
-// again with a savepoint per write; see RunBatch), and every caller is answered only after the commit that holds its write is durable: the writer
-// commits without waiting for the disk (synchronous=NORMAL) and a sync thread answers a batch once
-// an fdatasync of the WAL that began after its commit has returned. Reads use a pool of connections on WAL snapshots and never wait for the
-// writer. Correctness does not depend on the single writer: the stores use conditional updates.
-// Thread-safe.
+// (group commit). One failing write does not fail the others: it changed nothing, or the batch
+// runs again with a savepoint per write (see RunBatch). Every caller is answered only after the
+// commit that holds its write is durable: the writer commits without waiting for the disk
+// (synchronous=NORMAL) and a sync thread answers a batch once an fdatasync of the WAL that began
+// after its commit has returned. Reads use a pool of connections on WAL snapshots and never wait
+// for the writer. Correctness does not depend on the single writer: the stores use conditional
+// updates. Thread-safe.
 #pragma once
 
 #include <memory>

@@ -271,25 +271,26 @@ TEST_F(SqliteDatabaseTest, GroupCommitIsolatesAFailingWriteFromTheOthers) {
                  }).ok());
 }
 
+// A write that counts its runs and sets `key`; refused after setting it when `refuse`.
+TxFunction CountedPut(const std::string& key, std::atomic<int>& runs, bool refuse = false) {
+  return [key, &runs, refuse](Tx& tx) {
+    ++runs;
+    tx.PutSetting(key, "1");
+    return refuse ? Status(Code::kConflict, "refused after writing") : Status::Ok();
+  };
+}
+
 // Jobs of a batch run without savepoints of their own; a refusal that changed nothing needs no
 // undoing, and the others of its batch run once.
 TEST_F(SqliteDatabaseTest, AWriteRefusedBeforeChangingAnythingCostsItsBatchNothing) {
   std::atomic<int> runs_a{0}, runs_c{0};
   std::vector<Status> outcomes = RunAsOneBatch({
-      [&](Tx& tx) {
-        ++runs_a;
-        tx.PutSetting("a", "1");
-        return Status::Ok();
-      },
-      [&](Tx& tx) {
+      CountedPut("a", runs_a),
+      [](Tx& tx) {
         (void)tx.GetSetting("a");
         return Status(Code::kConflict, "refused before writing");
       },
-      [&](Tx& tx) {
-        ++runs_c;
-        tx.PutSetting("c", "1");
-        return Status::Ok();
-      },
+      CountedPut("c", runs_c),
   });
   EXPECT_TRUE(outcomes[0].ok());
   EXPECT_EQ(outcomes[1].code(), Code::kConflict);
@@ -305,23 +306,8 @@ TEST_F(SqliteDatabaseTest, AWriteRefusedBeforeChangingAnythingCostsItsBatchNothi
 // alone.
 TEST_F(SqliteDatabaseTest, AWriteRefusedAfterChangingSomethingIsUndoneAndTheOthersKept) {
   std::atomic<int> runs_a{0}, runs_b{0}, runs_c{0};
-  std::vector<Status> outcomes = RunAsOneBatch({
-      [&](Tx& tx) {
-        ++runs_a;
-        tx.PutSetting("a", "1");
-        return Status::Ok();
-      },
-      [&](Tx& tx) {
-        ++runs_b;
-        tx.PutSetting("b", "1");
-        return Status(Code::kConflict, "refused after writing");
-      },
-      [&](Tx& tx) {
-        ++runs_c;
-        tx.PutSetting("c", "1");
-        return Status::Ok();
-      },
-  });
+  std::vector<Status> outcomes = RunAsOneBatch(
+      {CountedPut("a", runs_a), CountedPut("b", runs_b, true), CountedPut("c", runs_c)});
   EXPECT_TRUE(outcomes[0].ok());
   EXPECT_EQ(outcomes[1].code(), Code::kConflict);
   EXPECT_TRUE(outcomes[2].ok());
@@ -333,18 +319,7 @@ TEST_F(SqliteDatabaseTest, AWriteRefusedAfterChangingSomethingIsUndoneAndTheOthe
   EXPECT_TRUE(HasSetting("c"));
 
   std::atomic<int> runs_d{0}, runs_e{0};
-  outcomes = RunAsOneBatch({
-      [&](Tx& tx) {
-        ++runs_d;
-        tx.PutSetting("d", "1");
-        return Status::Ok();
-      },
-      [&](Tx& tx) {
-        ++runs_e;
-        tx.PutSetting("e", "1");
-        return Status(Code::kConflict, "refused after writing");
-      },
-  });
+  outcomes = RunAsOneBatch({CountedPut("d", runs_d), CountedPut("e", runs_e, true)});
   EXPECT_TRUE(outcomes[0].ok());
   EXPECT_EQ(outcomes[1].code(), Code::kConflict);
   EXPECT_EQ(runs_d.load(), 1);
