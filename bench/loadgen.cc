@@ -684,6 +684,7 @@ class Client {
         asio::buffer(in_.data() + in_len_, in_.size() - in_len_),
         asio::redirect_error(use_awaitable, ec));
     in_len_ += n;
+    if (timed_out_ && !ec) ec = asio::error::timed_out;
   }
 
   // A request under way: the watchdog closes the connection once `deadline_` has passed.
@@ -702,9 +703,10 @@ class Client {
       armed_ = false;
       if (ec || !busy_) return;  // idle: armed again by the next request
       if (SteadyClock::now() < deadline_) return Arm();
+      // Closed, not just cancelled: a read that completed just before would otherwise go on.
       timed_out_ = true;
       error_code ignored;
-      socket_.cancel(ignored);  // the pending operation ends with operation_aborted
+      socket_.close(ignored);
     });
   }
 

@@ -113,13 +113,18 @@ class Session : public std::enable_shared_from_this<Session> {
       self->watchdog_armed_ = false;
       if (ec || self->closed_ || !self->io_pending_) return;  // armed again by the next BeginIo
       if (std::chrono::steady_clock::now() < self->deadline_) return self->ArmWatchdog();
+      // Closed, not just cancelled: a read that completed meanwhile (its handler queued behind
+      // this one) would go on reading, and a cancel only stops what is pending.
+      self->closed_ = true;
       beast::error_code ignored;
-      self->socket_.cancel(ignored);  // the read or write ends with operation_aborted
+      self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+      self->socket_.close(ignored);
     });
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
     io_pending_ = false;
+    if (closed_) return;  // timed out
     if (ec == http::error::end_of_stream ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
         ec == asio::error::eof) {
