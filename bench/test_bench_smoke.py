@@ -9,6 +9,7 @@ of the same build folder). Run:  /usr/bin/python3 -m pytest -q bench/test_bench_
 
 import json
 import os
+import socket
 import subprocess
 
 import pytest
@@ -96,7 +97,6 @@ def test_loadgen_refuses_bad_options():
 def test_loadgen_times_out_a_server_that_never_answers(tmp_path):
     # A listener that accepts and never answers: every request must end as a "timeout" transport
     # error after --timeout-ms, and the run must still end (the watchdog, not the server, ends it).
-    import socket
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)

@@ -68,10 +68,9 @@ std::optional<int64_t> ParseTimestamp(const std::string& text) {
 }
 
 int YearOf(int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return tm.tm_year + 1900;
+  using namespace std::chrono;
+  const year_month_day date{floor<days>(sys_time<milliseconds>{milliseconds(unix_ms)})};
+  return static_cast<int>(date.year());
 }
 
 }  // namespace tandem

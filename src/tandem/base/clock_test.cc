@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <random>
+#include <string>
 
 namespace tandem {
 namespace {
@@ -18,8 +19,8 @@ TEST(Timestamp, FormatsAndParsesRoundTrip) {
   EXPECT_EQ(ParseTimestamp("2026-11-18T11:06:40.5Z"), 1795000000500);
 }
 
-// The civil-date arithmetic against the C library's, over leap days, century years and times
-// before 1970.
+// The civil-date arithmetic (FormatTimestamp, YearOf) against the C library's, over leap days,
+// century years and times before 1970.
 TEST(Timestamp, FormatsAsGmtimeDoes) {
   auto reference = [](int64_t ms) {
     int64_t secs = ms / 1000, rest = ms % 1000;
@@ -43,6 +44,7 @@ TEST(Timestamp, FormatsAsGmtimeDoes) {
   for (int i = 0; i < 20000; ++i) {
     int64_t ms = any(rng);
     ASSERT_EQ(FormatTimestamp(ms), reference(ms)) << ms;
+    ASSERT_EQ(YearOf(ms), std::stoi(reference(ms).substr(0, 4))) << ms;
   }
 }
 

@@ -293,19 +293,26 @@ class SqliteDatabase final : public Database {
   enum class Pass {
     kDone,      // every job ran; the transaction is open with the kept ones
     kUndone,    // an unguarded job failed after changing something; all rolled back
-    kAnswered,  // the transaction could not begin; every job was answered
+    kAnswered,  // the transaction could not begin (or begin again); every job was answered
   };
+
+  // BEGIN, and the reference cache's start of a batch.
+  void BeginTransaction() {
+    writer_->Exec(kBegin);
+    cache_.BeginBatch();
+    batch_mark_ = cache_.writes();
+  }
 
   // Runs the batch's jobs in one new transaction, each in a savepoint when `guarded`.
   Pass RunJobs(Batch& batch, std::vector<Status>& results, bool guarded) {
-    std::vector<size_t> kept;  // jobs whose effects are in the open transaction
-    auto fail_kept = [&](const Status& why) {
-      for (size_t i : kept) results[i] = why;
-      kept.clear();
+    // The jobs before `i` that succeeded are those whose effects are in the open transaction.
+    auto fail_kept = [&](size_t i, const Status& why) {
+      for (size_t j = 0; j < i; ++j) {
+        if (results[j].ok()) results[j] = why;
+      }
     };
     try {
-      writer_->Exec(kBegin);
-      cache_.BeginBatch();
+      BeginTransaction();
     } catch (const SqliteError& e) {
       try {
         if (writer_->InTransaction()) writer_->Exec(kRollback);
@@ -315,7 +322,6 @@ class SqliteDatabase final : public Database {
       for (auto& job : batch) job->done(Status(Code::kUnavailable, e.what()));
       return Pass::kAnswered;
     }
-    batch_mark_ = cache_.writes();
     SqliteTx tx(*writer_, &cache_);
     for (size_t i = 0; i < batch.size(); ++i) {
       const uint64_t job_mark = cache_.writes();
@@ -326,15 +332,13 @@ class SqliteDatabase final : public Database {
         if (!writer_->InTransaction()) {
           // SQLite rolled the whole transaction back (e.g. disk full): everything before is gone.
           cache_.ForgetIfWrittenSince(batch_mark_);
-          fail_kept(Status(Code::kUnavailable, "transaction aborted by the database; retry"));
+          fail_kept(i, Status(Code::kUnavailable, "transaction aborted by the database; retry"));
           if (results[i].ok()) results[i] = Status(Code::kInternal, "transaction aborted");
-          writer_->Exec(kBegin);
-          cache_.BeginBatch();
+          BeginTransaction();
           continue;
         }
         if (results[i].ok()) {
           if (guarded) writer_->Exec(kRelease);
-          kept.push_back(i);
         } else if (guarded) {
           writer_->Exec(kRollbackTo);
           writer_->Exec(kRelease);
@@ -348,11 +352,10 @@ class SqliteDatabase final : public Database {
         // A transaction statement itself failed: start over with a fresh transaction.
         cache_.ForgetIfWrittenSince(batch_mark_);
         results[i] = Status(Code::kInternal, e.what());
-        fail_kept(Status(Code::kUnavailable, "transaction aborted by the database; retry"));
+        fail_kept(i, Status(Code::kUnavailable, "transaction aborted by the database; retry"));
         try {
           if (writer_->InTransaction()) writer_->Exec(kRollback);
-          writer_->Exec(kBegin);
-          cache_.BeginBatch();
+          BeginTransaction();
         } catch (const std::exception& again) {
           for (size_t j = i + 1; j < batch.size(); ++j) {
             results[j] = Status(Code::kUnavailable, again.what());
