@@ -5,10 +5,11 @@ Full run (about 4-6 minutes, build included):
   1. builds the release binary and the load generator (make build-release, target tandem-loadgen);
   2. measures the disk (fdatasync per second) and records the machine;
   3. prepares a fresh data folder: an admin account, then over HTTP (tandem-loadgen seed) four
-     stores and one distribution centre, 10,000 SKUs, 20 hot SKUs with 100,000 units each and a
+     stores and one distribution centre, 10,000 SKUs, 20 hot SKUs with 1,000,000 units each and a
      sell-out SKU with 1,000 units;
   4. starts `tandem serve` with its durable defaults (group commit, every answer after its fdatasync) and runs:
-     the flash sale (closed loop) at 64, 256 and 1,024 connections, the flash sale in an open loop
+     the flash sale (closed loop) at 64, 256 and 1,024 connections, the same on the first hot
+     SKU alone at 64 and 256 connections, the flash sale in an open loop
      at a fixed arrival rate, the browse mix, the ceiling (GET /healthz at 256 connections), and
      the sell-out (1,000 units, 1,024 connections);
   5. verifies: every order answered 201 exists with its SKU (GET /api/v1/orders/{id}), no hot SKU
@@ -17,8 +18,8 @@ Full run (about 4-6 minutes, build included):
      and no transport error anywhere, and `tandem check` is clean after a graceful stop;
   6. starts a throwaway PostgreSQL cluster (initdb in a temporary folder, 127.0.0.1 only) and runs
      the conventional design with pgbench: one transaction per checkout, SELECT ... FOR UPDATE on
-     the stock row, UPDATE, INSERT of the order, at 64 and 256 clients (and 64 clients on a
-     single hot SKU);
+     the stock row, UPDATE, INSERT of the order, at 64 and 256 clients on the 20 hot SKUs and on a
+     single hot SKU, each set beside tandem's run on as many hot SKUs;
   7. writes bench/results/: results.json (everything), one JSON report per load run, summary.md
      (the tables of docs/performance.md), and gnuplot PNG plots (throughput and latency over time).
 
@@ -59,17 +60,19 @@ DEFAULT_LOCK = "/tmp/tandem-machine.lock"
 ADMIN_EMAIL = "bench-admin@bench.example.my"
 ADMIN_PASSWORD = "bench-admin-password"
 
-FULL = dict(skus=10000, variants=10, hot=20, hot_stock=100000, sellout_stock=1000,
-            flash_connections=[64, 256, 1024], flash_seconds=20, open_connections=256,
+FULL = dict(skus=10000, variants=10, hot=20, hot_stock=1000000, sellout_stock=1000,
+            flash_connections=[64, 256, 1024], flash_seconds=20, one_sku_connections=[64, 256],
+            one_sku_seconds=15, open_connections=256,
             open_seconds=15, browse_connections=256, browse_seconds=10,
             ceiling_connections=256, ceiling_seconds=10, sellout_connections=1024,
-            sellout_seconds=5, pg_clients=[64, 256], pg_single_clients=64, pg_seconds=15,
+            sellout_seconds=5, pg_clients=[64, 256], pg_single_clients=[64, 256], pg_seconds=15,
             verify_connections=64, seed_connections=64, sweep_threads=[1, 4],
             sweep_connections=256, sweep_seconds=15)
 QUICK = dict(skus=200, variants=10, hot=2, hot_stock=100000, sellout_stock=40,
-             flash_connections=[4, 16], flash_seconds=2, open_connections=8, open_seconds=2,
+             flash_connections=[4, 16], flash_seconds=2, one_sku_connections=[4],
+             one_sku_seconds=1, open_connections=8, open_seconds=2,
              browse_connections=4, browse_seconds=1, ceiling_connections=16, ceiling_seconds=1,
-             sellout_connections=32, sellout_seconds=3, pg_clients=[4], pg_single_clients=0,
+             sellout_connections=32, sellout_seconds=3, pg_clients=[4], pg_single_clients=[4],
              pg_seconds=2, verify_connections=8, seed_connections=8, sweep_threads=[1],
              sweep_connections=16, sweep_seconds=1)
 
@@ -799,11 +802,13 @@ def summary_markdown(results):
                          f"{r['failed']} |")
     if results.get("comparison"):
         lines.append("")
-        lines.append("| connections / clients | tandem checkouts/s | conventional checkouts/s "
-                     "| ratio | tandem p99 checkout ms | conventional p99 ms |")
-        lines.append("|---:|---:|---:|---:|---:|---:|")
+        lines.append("| connections / clients | hot SKUs | tandem checkouts/s "
+                     "| conventional checkouts/s | ratio | tandem p99 checkout ms "
+                     "| conventional p99 ms |")
+        lines.append("|---:|---:|---:|---:|---:|---:|---:|")
         for c in results["comparison"]:
-            lines.append(f"| {c['clients']} | {fmt(c['tandem_checkouts_per_second'], 0)} | "
+            lines.append(f"| {c['clients']} | {c['hot_skus']} | "
+                         f"{fmt(c['tandem_checkouts_per_second'], 0)} | "
                          f"{fmt(c['conventional_checkouts_per_second'], 0)} | "
                          f"{fmt(c['ratio'], 1)}× | {fmt(c['tandem_p99_checkout_ms'], 2)} | "
                          f"{fmt(c['conventional_p99_ms'], 2)} |")
@@ -829,8 +834,8 @@ def main(argv=None):
                     help="open-loop sessions/s (default: half the closed-loop 256 throughput)")
     ap.add_argument("--skip-pg", action="store_true", help="no PostgreSQL comparison")
     ap.add_argument("--skip-extra", action="store_true",
-                    help="only the flash sale and the sell-out (no open loop, browse, ceiling, "
-                         "server-threads sweep)")
+                    help="only the flash sale and the sell-out (no one-SKU runs, open loop, browse, "
+                         "ceiling, server-threads sweep)")
     ap.add_argument("--sweep-threads",
                     help="after the main runs, the flash sale again with tandem serve "
                          "--io-threads N for each N (default 1,4; --quick: 1; skipped with "
@@ -904,7 +909,7 @@ def main(argv=None):
         hot = manifest["hot_skus"]
         sellout_sku = manifest["sellout_skus"][0]
         files = {}
-        for key, values in (("hot", hot), ("normal", manifest["normal_skus"]),
+        for key, values in (("hot", hot), ("one", hot[:1]), ("normal", manifest["normal_skus"]),
                             ("products", manifest["product_ids"])):
             files[key] = os.path.join(out_dir, f"{key}.txt")
             with open(files[key], "w") as f:
@@ -925,6 +930,12 @@ def main(argv=None):
                 name = f"flash-{c}-{k}"
             reports[name] = lg.run(name, server.port, "flash", c, p["flash_seconds"],
                                    skus=files["hot"], extra=lg_extra)
+        # The same flash sale on one hot SKU: the conventional design's worst case, compared below.
+        if not args.skip_extra:
+            for c in p["one_sku_connections"]:
+                name = f"flash-1sku-{c}"
+                reports[name] = lg.run(name, server.port, "flash", c, p["one_sku_seconds"],
+                                       skus=files["one"], extra=lg_extra)
         if not args.skip_extra:
             base = reports.get(f"flash-{p['open_connections']}") or next(iter(reports.values()))
             rate = args.open_rate or max(1.0, round(base["checkouts_per_second"] / 2, -1))
@@ -1032,9 +1043,8 @@ def main(argv=None):
             pg_runs = []
             for c in p["pg_clients"]:
                 pg_runs.append(pg.pgbench(machine, f"pg-{c}", c, p["pg_seconds"], 20, quiet_wait))
-            if p["pg_single_clients"]:
-                pg_runs.append(pg.pgbench(machine, f"pg-1sku-{p['pg_single_clients']}",
-                                          p["pg_single_clients"], p["pg_seconds"], 1,
+            for c in p["pg_single_clients"]:
+                pg_runs.append(pg.pgbench(machine, f"pg-1sku-{c}", c, p["pg_seconds"], 1,
                                           quiet_wait))
             results["postgres"] = {"version": pg.version, "settings": pg.settings(),
                                    "script": PG_SCRIPT.format(skus=20), "runs": pg_runs}
@@ -1042,10 +1052,13 @@ def main(argv=None):
             pg = None
             comparison = []
             for r in pg_runs:
-                t = results["runs"].get(f"flash-{r['clients']}")
-                if t and r["hot_skus"] == 20 and r["tps"]:
+                # Like for like: the 20-SKU runs against the flash sale on every hot SKU, the
+                # one-SKU runs against the flash sale on the first hot SKU alone.
+                t = results["runs"].get(f"flash-{r['clients']}" if r["hot_skus"] > 1 else
+                                        f"flash-1sku-{r['clients']}")
+                if t and r["tps"]:
                     comparison.append({
-                        "clients": r["clients"],
+                        "clients": r["clients"], "hot_skus": r["hot_skus"],
                         "tandem_checkouts_per_second": t["checkouts_per_second"],
                         "conventional_checkouts_per_second": r["tps"],
                         "ratio": t["checkouts_per_second"] / r["tps"],

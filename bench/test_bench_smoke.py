@@ -54,7 +54,8 @@ def test_the_runner_made_its_checks(quick):
 
 def test_load_reports_have_the_fields(quick):
     out, results = quick
-    expected = {"flash-4", "flash-16", "flash-open", "browse", "ceiling-healthz", "sellout"}
+    expected = {"flash-4", "flash-16", "flash-1sku-4", "flash-open", "browse", "ceiling-healthz",
+                "sellout"}
     assert expected <= set(results["runs"]), results["runs"].keys()
     for name in expected:
         with open(out / results["runs"][name]["json_file"]) as f:
@@ -83,7 +84,9 @@ def test_summary_and_postgres(quick):
     pg = results["postgres"]
     if "skipped" not in pg:
         assert pg["runs"] and pg["runs"][0]["transactions"] > 0 and pg["runs"][0]["failed"] == 0
-        assert results["comparison"]
+        # Each conventional run is set beside the flash sale on as many hot SKUs: 20, and one.
+        assert {(c["clients"], c["hot_skus"]) for c in results["comparison"]} == {(4, 20), (4, 1)}
+        assert all(c["ratio"] > 0 for c in results["comparison"])
 
 
 def test_loadgen_refuses_bad_options():
