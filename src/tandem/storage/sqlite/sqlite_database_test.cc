@@ -579,6 +579,28 @@ TEST_F(SqliteDatabaseTest, OrdersOfOneCustomerWithinHalfAnHourAreRelated) {
   EXPECT_TRUE(third->related_order_ids.empty());
 }
 
+TEST_F(SqliteDatabaseTest, OrderNumbersCountUpFromOneEachYear) {
+  std::vector<int64_t> drawn;
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   for (int year : {2026, 2026, 2027, 2026, 2027}) {
+                     drawn.push_back(tx.orders().NextOrderSequence(year));
+                   }
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(drawn, (std::vector<int64_t>{1, 2, 1, 3, 2}));
+  // A write that is rolled back gives its numbers back.
+  EXPECT_FALSE(db_->Write([&](Tx& tx) {
+                    tx.orders().NextOrderSequence(2026);
+                    return Status(Code::kConflict, "refused");
+                  }).ok());
+  int64_t next = 0;
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   next = tx.orders().NextOrderSequence(2026);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(next, 4);
+}
+
 TEST_F(SqliteDatabaseTest, MigrationsAreAppliedOnce) {
   db_.reset();
   Result<int> again = MigrateSqlite((dir_ / "tandem.db").string());
