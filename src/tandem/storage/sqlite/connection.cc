@@ -3,6 +3,8 @@
 #include <chrono>
 #include <thread>
 
+#include "tandem/storage/sqlite/wal_vfs.h"
+
 namespace tandem::storage::sqlite {
 namespace {
 
@@ -33,7 +35,8 @@ std::string Rows::Text(int col) const {
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
-std::unique_ptr<Connection> Connection::Open(const std::string& path, bool create) {
+std::unique_ptr<Connection> Connection::Open(const std::string& path, bool create,
+                                             bool gather_wal_writes) {
   // SQLite's memory statistics take a process-wide mutex on every malloc and free (the writer
   // spent about 1 % of the machine there under the flash sale), and nothing reads them. This must
   // precede SQLite's initialisation, which the first open does.
@@ -41,7 +44,10 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path, bool creat
   (void)configured;
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // After the configuration above: finding the default VFS initialises SQLite.
+  const char* vfs = gather_wal_writes ? GatheringWalVfs() : nullptr;
+  if (gather_wal_writes && vfs == nullptr) throw SqliteError(SQLITE_ERROR, "no WAL-gathering VFS");
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);

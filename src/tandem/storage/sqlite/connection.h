@@ -56,8 +56,10 @@ class Rows {
 class Connection {
  public:
   // Opens (creating when `create`) the database file with Tandem's pragmas:
-  // WAL, synchronous=FULL, foreign keys on, a busy timeout.
-  static std::unique_ptr<Connection> Open(const std::string& path, bool create);
+  // WAL, synchronous=FULL, foreign keys on, a busy timeout. With `gather_wal_writes` the WAL
+  // frames of each commit are written with one write (wal_vfs.h): for the writer connection.
+  static std::unique_ptr<Connection> Open(const std::string& path, bool create,
+                                          bool gather_wal_writes = false);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

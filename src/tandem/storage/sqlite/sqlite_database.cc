@@ -466,7 +466,8 @@ class SqliteDatabase final : public Database {
 
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
   try {
-    std::unique_ptr<Connection> writer = Connection::Open(options.path, true);
+    std::unique_ptr<Connection> writer =
+        Connection::Open(options.path, true, /*gather_wal_writes=*/true);
     // The writer keeps the hot pages of every table cached between batches (readers keep the
     // default 2 MiB each).
     writer->ExecScript("PRAGMA cache_size=-65536");

@@ -1,0 +1,258 @@
+#include "tandem/storage/sqlite/wal_vfs.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <string>
+
+namespace tandem::storage::sqlite {
+namespace {
+
+constexpr const char* kVfsName = "tandem-gathering-wal";
+// The WAL file format (sqlite.org/fileformat2.html, "WAL File Format"): a 32-byte file header at
+// offset 0, then frames of a 24-byte header and a page. Bytes 4-7 of a frame header hold the
+// database size in pages after a commit, and zero in every frame that is not a commit's last.
+constexpr int kFrameHeaderBytes = 24;
+// Past this many gathered bytes they are written at once (a transaction that spills pages).
+constexpr size_t kGatheredBytesMax = size_t{8} << 20;
+// The default VFS writes at most 128 KiB - 1 per call (its unixWrite masks the length to 17
+// bits); what was gathered is passed on in pieces of this size.
+constexpr size_t kWriteOutBytesMax = size_t{64} << 10;
+
+std::atomic<uint64_t> g_asked{0};
+std::atomic<uint64_t> g_done{0};
+
+enum class Next {
+  kGather,      // a write that continues the previous one is gathered
+  kCommitPage,  // a commit frame's header came last: its page completes the commit
+  kPassOn,      // after a commit: bytes go straight on until the next frame header (padding
+                // frames, the rest of a page that SQLite split at a sync point)
+};
+
+struct Gathered {
+  std::string bytes;
+  sqlite3_int64 at = 0;   // file offset of bytes[0]
+  sqlite3_int64 end = 0;  // end of the last write; only a write starting here can be gathered
+  Next next = Next::kGather;
+};
+
+// What SQLite allocates for a WAL file (szOsFile bytes): this header, then the default VFS's
+// own file object.
+struct WalFile {
+  sqlite3_file base;  // first: all SQLite knows of it
+  sqlite3_file* real;
+  Gathered* gathered;
+};
+constexpr size_t kAlign = alignof(std::max_align_t);
+constexpr size_t kRealOffset = (sizeof(WalFile) + kAlign - 1) / kAlign * kAlign;
+
+WalFile* Of(sqlite3_file* file) { return reinterpret_cast<WalFile*>(file); }
+
+sqlite3_vfs* Real(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
+
+int PassOn(WalFile* f, const void* data, int amount, sqlite3_int64 offset) {
+  g_done.fetch_add(1, std::memory_order_relaxed);
+  return f->real->pMethods->xWrite(f->real, data, amount, offset);
+}
+
+int WriteOut(WalFile* f) {
+  Gathered& g = *f->gathered;
+  int rc = SQLITE_OK;
+  for (size_t done = 0; done < g.bytes.size() && rc == SQLITE_OK; done += kWriteOutBytesMax) {
+    size_t n = std::min(kWriteOutBytesMax, g.bytes.size() - done);
+    rc = PassOn(f, g.bytes.data() + done, static_cast<int>(n),
+                g.at + static_cast<sqlite3_int64>(done));
+  }
+  g.bytes.clear();  // on failure too: SQLite then fails the transaction that wrote them
+  return rc;
+}
+
+bool IsCommitHeader(const void* data, int amount) {
+  if (amount != kFrameHeaderBytes) return false;
+  const auto* b = static_cast<const unsigned char*>(data);
+  return (b[4] | b[5] | b[6] | b[7]) != 0;
+}
+
+// Only a write that continues the previous one is gathered. Everything SQLite writes elsewhere
+// (the file header of a restarted WAL at offset 0, a page rewritten in place, the checksums
+// rewritten after a commit) is passed on at once, after what was gathered.
+int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
+  WalFile* f = Of(file);
+  Gathered& g = *f->gathered;
+  g_asked.fetch_add(1, std::memory_order_relaxed);
+  const bool header = amount == kFrameHeaderBytes;
+  const bool continues = offset != 0 && offset == g.end;
+  g.end = offset + amount;
+  int rc = SQLITE_OK;
+  if (continues && (header || g.next != Next::kPassOn)) {
+    if (g.bytes.empty()) g.at = offset;
+    g.bytes.append(static_cast<const char*>(data), static_cast<size_t>(amount));
+    const bool commit_complete = !header && g.next == Next::kCommitPage;
+    if (commit_complete || g.bytes.size() >= kGatheredBytesMax) rc = WriteOut(f);
+  } else {
+    rc = WriteOut(f);
+    if (rc == SQLITE_OK) rc = PassOn(f, data, amount, offset);
+  }
+  if (header) {
+    g.next = IsCommitHeader(data, amount) ? Next::kCommitPage : Next::kGather;
+  } else if (offset == 0) {
+    g.next = Next::kGather;
+  } else if (g.next == Next::kCommitPage) {
+    g.next = Next::kPassOn;
+  }
+  return rc;
+}
+
+int Close(sqlite3_file* file) {
+  WalFile* f = Of(file);
+  int rc = WriteOut(f);
+  int closed = f->real->pMethods->xClose(f->real);
+  delete f->gathered;
+  f->gathered = nullptr;
+  return rc != SQLITE_OK ? rc : closed;
+}
+
+// Every other call goes to the default VFS's file; those that look at the file's bytes or size
+// first write out what was gathered.
+template <bool kWriteOutFirst, auto kMethod, typename... Args>
+int Call(sqlite3_file* file, Args... args) {
+  WalFile* f = Of(file);
+  if constexpr (kWriteOutFirst) {
+    int rc = WriteOut(f);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return (f->real->pMethods->*kMethod)(f->real, args...);
+}
+
+void ShmBarrier(sqlite3_file* file) {
+  WalFile* f = Of(file);
+  f->real->pMethods->xShmBarrier(f->real);
+}
+
+using M = sqlite3_io_methods;
+const sqlite3_io_methods kWalMethods = {
+    3,
+    Close,
+    Call<true, &M::xRead>,
+    Write,
+    Call<true, &M::xTruncate>,
+    Call<true, &M::xSync>,
+    Call<true, &M::xFileSize>,
+    Call<false, &M::xLock>,
+    Call<false, &M::xUnlock>,
+    Call<false, &M::xCheckReservedLock>,
+    Call<true, &M::xFileControl>,
+    Call<false, &M::xSectorSize>,
+    Call<false, &M::xDeviceCharacteristics>,
+    Call<false, &M::xShmMap>,
+    Call<false, &M::xShmLock>,
+    ShmBarrier,
+    Call<false, &M::xShmUnmap>,
+    Call<true, &M::xFetch>,
+    Call<false, &M::xUnfetch>,
+};
+
+int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+  sqlite3_vfs* real = Real(vfs);
+  if ((flags & SQLITE_OPEN_WAL) == 0) return real->xOpen(real, name, file, flags, out_flags);
+  WalFile* f = Of(file);
+  f->base.pMethods = nullptr;
+  f->gathered = nullptr;
+  f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealOffset);
+  std::memset(f->real, 0, static_cast<size_t>(real->szOsFile));
+  int rc = real->xOpen(real, name, f->real, flags, out_flags);
+  // SQLite closes a file whose pMethods is set even when opening failed; ours stays null, so
+  // the default VFS's file is closed here.
+  if (rc == SQLITE_OK && f->real->pMethods->iVersion < kWalMethods.iVersion) rc = SQLITE_CANTOPEN;
+  if (rc == SQLITE_OK) {
+    f->gathered = new (std::nothrow) Gathered;
+    if (f->gathered == nullptr) rc = SQLITE_NOMEM;
+  }
+  if (rc != SQLITE_OK) {
+    if (f->real->pMethods != nullptr) f->real->pMethods->xClose(f->real);
+    return rc;
+  }
+  f->base.pMethods = &kWalMethods;
+  return SQLITE_OK;
+}
+
+// The VFS's own calls, passed on to the default VFS.
+int Delete(sqlite3_vfs* v, const char* name, int sync_dir) {
+  return Real(v)->xDelete(Real(v), name, sync_dir);
+}
+int Access(sqlite3_vfs* v, const char* name, int flags, int* out) {
+  return Real(v)->xAccess(Real(v), name, flags, out);
+}
+int FullPathname(sqlite3_vfs* v, const char* name, int size, char* out) {
+  return Real(v)->xFullPathname(Real(v), name, size, out);
+}
+void* DlOpen(sqlite3_vfs* v, const char* name) { return Real(v)->xDlOpen(Real(v), name); }
+void DlError(sqlite3_vfs* v, int size, char* out) { Real(v)->xDlError(Real(v), size, out); }
+void (*DlSym(sqlite3_vfs* v, void* handle, const char* symbol))(void) {
+  return Real(v)->xDlSym(Real(v), handle, symbol);
+}
+void DlClose(sqlite3_vfs* v, void* handle) { Real(v)->xDlClose(Real(v), handle); }
+int Randomness(sqlite3_vfs* v, int size, char* out) {
+  return Real(v)->xRandomness(Real(v), size, out);
+}
+int Sleep(sqlite3_vfs* v, int microseconds) { return Real(v)->xSleep(Real(v), microseconds); }
+int CurrentTime(sqlite3_vfs* v, double* out) { return Real(v)->xCurrentTime(Real(v), out); }
+int GetLastError(sqlite3_vfs* v, int size, char* out) {
+  return Real(v)->xGetLastError(Real(v), size, out);
+}
+int CurrentTimeInt64(sqlite3_vfs* v, sqlite3_int64* out) {
+  return Real(v)->xCurrentTimeInt64(Real(v), out);
+}
+int SetSystemCall(sqlite3_vfs* v, const char* name, sqlite3_syscall_ptr fn) {
+  return Real(v)->xSetSystemCall(Real(v), name, fn);
+}
+sqlite3_syscall_ptr GetSystemCall(sqlite3_vfs* v, const char* name) {
+  return Real(v)->xGetSystemCall(Real(v), name);
+}
+const char* NextSystemCall(sqlite3_vfs* v, const char* name) {
+  return Real(v)->xNextSystemCall(Real(v), name);
+}
+
+}  // namespace
+
+const char* GatheringWalVfs() {
+  static const char* const registered = []() -> const char* {
+    static sqlite3_vfs vfs{};
+    sqlite3_vfs* real = sqlite3_vfs_find(nullptr);
+    // The calls passed on below are those of a version-3 VFS (the default "unix" one).
+    if (real == nullptr || real->iVersion < 3) return nullptr;
+    vfs.iVersion = 3;
+    vfs.szOsFile = static_cast<int>(kRealOffset) + real->szOsFile;
+    vfs.mxPathname = real->mxPathname;
+    vfs.zName = kVfsName;
+    vfs.pAppData = real;
+    vfs.xOpen = Open;
+    vfs.xDelete = Delete;
+    vfs.xAccess = Access;
+    vfs.xFullPathname = FullPathname;
+    vfs.xDlOpen = DlOpen;
+    vfs.xDlError = DlError;
+    vfs.xDlSym = DlSym;
+    vfs.xDlClose = DlClose;
+    vfs.xRandomness = Randomness;
+    vfs.xSleep = Sleep;
+    vfs.xCurrentTime = CurrentTime;
+    vfs.xGetLastError = GetLastError;
+    vfs.xCurrentTimeInt64 = CurrentTimeInt64;
+    vfs.xSetSystemCall = SetSystemCall;
+    vfs.xGetSystemCall = GetSystemCall;
+    vfs.xNextSystemCall = NextSystemCall;
+    return sqlite3_vfs_register(&vfs, /*makeDflt=*/0) == SQLITE_OK ? kVfsName : nullptr;
+  }();
+  return registered;
+}
+
+WalWriteCounts WalWriteCountsNow() {
+  return {g_asked.load(std::memory_order_relaxed), g_done.load(std::memory_order_relaxed)};
+}
+
+}  // namespace tandem::storage::sqlite
