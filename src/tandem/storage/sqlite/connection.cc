@@ -54,6 +54,10 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path, bool creat
     throw SqliteError(rc, "open " + path + ": " + msg);
   }
   std::unique_ptr<Connection> conn(new Connection(db));
+  if (gather_wal_writes) {
+    sqlite3_rollback_hook(
+        db, [](void* handle) { DiscardRolledBackWalFrames(static_cast<sqlite3*>(handle)); }, db);
+  }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   sqlite3_extended_result_codes(db, 1);
   constexpr const char* kSettings =

@@ -14,8 +14,10 @@ namespace {
 
 constexpr const char* kVfsName = "tandem-gathering-wal";
 // The WAL file format (sqlite.org/fileformat2.html, "WAL File Format"): a 32-byte file header at
-// offset 0, then frames of a 24-byte header and a page. Bytes 4-7 of a frame header hold the
-// database size in pages after a commit, and zero in every frame that is not a commit's last.
+// offset 0 (bytes 8-11: the page size, big-endian, 1 meaning 65536), then frames of a 24-byte
+// header and a page. Bytes 4-7 of a frame header hold the database size in pages after a
+// commit, and zero in every frame that is not a commit's last.
+constexpr int kFileHeaderBytes = 32;
 constexpr int kFrameHeaderBytes = 24;
 // Past this many gathered bytes they are written at once (a transaction that spills pages).
 constexpr size_t kGatheredBytesMax = size_t{8} << 20;
@@ -25,6 +27,8 @@ constexpr size_t kWriteOutBytesMax = size_t{64} << 10;
 
 std::atomic<uint64_t> g_asked{0};
 std::atomic<uint64_t> g_done{0};
+std::atomic<uint64_t> g_passed_on{0};
+std::atomic<uint64_t> g_discarded{0};
 
 enum class Next {
   kGather,      // a write that continues the previous one is gathered
@@ -38,6 +42,7 @@ struct Gathered {
   sqlite3_int64 at = 0;   // file offset of bytes[0]
   sqlite3_int64 end = 0;  // end of the last write; only a write starting here can be gathered
   Next next = Next::kGather;
+  sqlite3_int64 frame_bytes = 0;  // 24 + the page size; 0 until known (then nothing is gathered)
 };
 
 // What SQLite allocates for a WAL file (szOsFile bytes): this header, then the default VFS's
@@ -59,6 +64,9 @@ int PassOn(WalFile* f, const void* data, int amount, sqlite3_int64 offset) {
   return f->real->pMethods->xWrite(f->real, data, amount, offset);
 }
 
+// A failure is reported as an I/O error, never as SQLITE_FULL: the bytes may be frames of an
+// earlier statement, and SQLite undoes only the failing statement after SQLITE_FULL but the
+// whole transaction after an I/O error.
 int WriteOut(WalFile* f) {
   Gathered& g = *f->gathered;
   int rc = SQLITE_OK;
@@ -67,12 +75,30 @@ int WriteOut(WalFile* f) {
     rc = PassOn(f, g.bytes.data() + done, static_cast<int>(n),
                 g.at + static_cast<sqlite3_int64>(done));
   }
-  g.bytes.clear();  // on failure too: SQLite then fails the transaction that wrote them
-  return rc;
+  g.bytes.clear();  // on failure too: the transaction that wrote them is undone
+  return rc == SQLITE_OK ? rc : SQLITE_IOERR_WRITE;
 }
 
-bool IsCommitHeader(const void* data, int amount) {
-  if (amount != kFrameHeaderBytes) return false;
+uint32_t BigEndian32(const unsigned char* b) {
+  return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | uint32_t{b[3]};
+}
+
+void LearnFrameSize(Gathered& g, const unsigned char* file_header) {
+  uint32_t page = BigEndian32(file_header + 8);
+  if (page == 1) page = 65536;
+  if (page >= 512 && page <= 65536 && (page & (page - 1)) == 0) {
+    g.frame_bytes = kFrameHeaderBytes + page;
+  }
+}
+
+// A frame header is 24 bytes written where a frame starts; a piece of a page that SQLite split
+// around a sync can be 24 bytes long too, but never starts there.
+bool IsFrameHeader(const Gathered& g, int amount, sqlite3_int64 offset) {
+  return amount == kFrameHeaderBytes && g.frame_bytes > 0 && offset >= kFileHeaderBytes &&
+         (offset - kFileHeaderBytes) % g.frame_bytes == 0;
+}
+
+bool IsCommitHeader(const void* data) {
   const auto* b = static_cast<const unsigned char*>(data);
   return (b[4] | b[5] | b[6] | b[7]) != 0;
 }
@@ -84,21 +110,38 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
   WalFile* f = Of(file);
   Gathered& g = *f->gathered;
   g_asked.fetch_add(1, std::memory_order_relaxed);
-  const bool header = amount == kFrameHeaderBytes;
-  const bool continues = offset != 0 && offset == g.end;
+  if (offset == 0 && amount >= kFileHeaderBytes) {
+    LearnFrameSize(g, static_cast<const unsigned char*>(data));
+  } else if (g.frame_bytes == 0 && offset != 0) {
+    // A WAL this connection did not start: its header is on the file.
+    unsigned char file_header[kFileHeaderBytes];
+    if (f->real->pMethods->xRead(f->real, file_header, kFileHeaderBytes, 0) == SQLITE_OK) {
+      LearnFrameSize(g, file_header);
+    }
+  }
+  const bool header = IsFrameHeader(g, amount, offset);
+  const bool continues = g.frame_bytes > 0 && offset != 0 && offset == g.end;
   g.end = offset + amount;
+  bool gathered = false;
   int rc = SQLITE_OK;
   if (continues && (header || g.next != Next::kPassOn)) {
-    if (g.bytes.empty()) g.at = offset;
-    g.bytes.append(static_cast<const char*>(data), static_cast<size_t>(amount));
+    try {
+      if (g.bytes.empty()) g.at = offset;
+      g.bytes.append(static_cast<const char*>(data), static_cast<size_t>(amount));
+      gathered = true;
+    } catch (const std::bad_alloc&) {
+      // Out of memory: pass this write on by itself, below.
+    }
     const bool commit_complete = !header && g.next == Next::kCommitPage;
-    if (commit_complete || g.bytes.size() >= kGatheredBytesMax) rc = WriteOut(f);
-  } else {
+    if (gathered && (commit_complete || g.bytes.size() >= kGatheredBytesMax)) rc = WriteOut(f);
+  }
+  if (!gathered) {
+    g_passed_on.fetch_add(1, std::memory_order_relaxed);
     rc = WriteOut(f);
     if (rc == SQLITE_OK) rc = PassOn(f, data, amount, offset);
   }
   if (header) {
-    g.next = IsCommitHeader(data, amount) ? Next::kCommitPage : Next::kGather;
+    g.next = IsCommitHeader(data) ? Next::kCommitPage : Next::kGather;
   } else if (offset == 0) {
     g.next = Next::kGather;
   } else if (g.next == Next::kCommitPage) {
@@ -107,13 +150,21 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
   return rc;
 }
 
+void Discard(Gathered& g) {
+  if (g.bytes.empty()) return;
+  g_discarded.fetch_add(1, std::memory_order_relaxed);
+  g.bytes.clear();
+}
+
+// A commit writes out everything it gathered, so what is left at close belongs to a transaction
+// that was rolled back.
 int Close(sqlite3_file* file) {
   WalFile* f = Of(file);
-  int rc = WriteOut(f);
+  Discard(*f->gathered);
   int closed = f->real->pMethods->xClose(f->real);
   delete f->gathered;
   f->gathered = nullptr;
-  return rc != SQLITE_OK ? rc : closed;
+  return closed;
 }
 
 // Every other call goes to the default VFS's file; those that look at the file's bytes or size
@@ -251,8 +302,16 @@ const char* GatheringWalVfs() {
   return registered;
 }
 
+void DiscardRolledBackWalFrames(sqlite3* db) {
+  sqlite3_file* wal = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK) return;
+  if (wal != nullptr && wal->pMethods == &kWalMethods) Discard(*Of(wal)->gathered);
+}
+
 WalWriteCounts WalWriteCountsNow() {
-  return {g_asked.load(std::memory_order_relaxed), g_done.load(std::memory_order_relaxed)};
+  return {g_asked.load(std::memory_order_relaxed), g_done.load(std::memory_order_relaxed),
+          g_passed_on.load(std::memory_order_relaxed),
+          g_discarded.load(std::memory_order_relaxed)};
 }
 
 }  // namespace tandem::storage::sqlite

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sqlite3.h>
+
 #include <cstdint>
 
 namespace tandem::storage::sqlite {
@@ -17,11 +19,19 @@ namespace tandem::storage::sqlite {
 // write fails the commit as before.
 const char* GatheringWalVfs();
 
-// Counters for tests, over every WAL file opened through that VFS: the writes SQLite asked for
-// and the writes passed on to the file.
+// Frames gathered but not written out belong to a transaction that did not commit: after a
+// rollback (the writer connection's rollback hook calls this) they must never reach the file,
+// where another connection may meanwhile have committed frames at the same offsets.
+void DiscardRolledBackWalFrames(sqlite3* db);
+
+// Counters for tests, over every WAL file opened through that VFS: the writes SQLite asked for,
+// the writes passed on to the file, the writes SQLite asked for that were not gathered, and the
+// times gathered frames were discarded.
 struct WalWriteCounts {
   uint64_t asked = 0;
   uint64_t done = 0;
+  uint64_t passed_on = 0;
+  uint64_t discarded = 0;
 };
 WalWriteCounts WalWriteCountsNow();
 
