@@ -154,6 +154,7 @@ class OrderStore {
   virtual ~OrderStore() = default;
 
   virtual int64_t InsertCart(const Cart& cart) = 0;
+  // A cart with its lines while it is open; a checked-out cart comes without them.
   virtual std::optional<Cart> FindCart(int64_t id) = 0;
   virtual void SaveCartFulfillment(int64_t cart_id, const Fulfillment& f, int64_t now_ms) = 0;
   // Sets a line's quantity; 0 removes it.
@@ -161,7 +162,7 @@ class OrderStore {
                            int64_t now_ms) = 0;
   // Open carts that have a line of `sku`, oldest first, at most `limit`.
   virtual std::vector<int64_t> OpenCartsWithSku(const std::string& sku, int limit) = 0;
-  // Marks the cart checked out with fulfilment `f` and removes its lines.
+  // Marks the cart checked out with fulfilment `f`; from then on it is found without lines.
   virtual void CloseCart(int64_t cart_id, const Fulfillment& f, int64_t now_ms) = 0;
 
   // Next number in the order sequence of `year`: 1, 2, 3 …

@@ -579,6 +579,31 @@ TEST_F(SqliteDatabaseTest, OrdersOfOneCustomerWithinHalfAnHourAreRelated) {
   EXPECT_TRUE(third->related_order_ids.empty());
 }
 
+TEST_F(SqliteDatabaseTest, ACheckedOutCartKeepsItsLinesButIsReadWithoutThem) {
+  Seed("SKU-L", 5, 0);
+  int64_t bought = NewCart();
+  int64_t waiting = NewCart();
+  ASSERT_TRUE(Add(bought, "SKU-L", 2).ok());
+  ASSERT_TRUE(Add(waiting, "SKU-L", 1).ok());
+  ASSERT_TRUE(Checkout(bought).ok());
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   std::optional<orders::Cart> closed = tx.orders().FindCart(bought);
+                   EXPECT_TRUE(closed && !closed->open && closed->lines.empty());
+                   std::optional<orders::Cart> open = tx.orders().FindCart(waiting);
+                   EXPECT_TRUE(open && open->open && open->lines.size() == 1);
+                   EXPECT_EQ(tx.orders().OpenCartsWithSku("SKU-L", 10),
+                             std::vector<int64_t>{waiting});
+                   return Status::Ok();
+                 }).ok());
+  // Kept on the file: checkout no longer deletes them (migration 7).
+  static constexpr Query kLinesOfCart{"lines_of_cart",
+                                      "SELECT count(*) FROM cart_lines WHERE cart_id = ?"};
+  auto conn = Connection::Open((dir_ / "tandem.db").string(), false);
+  Rows kept = conn->Select(kLinesOfCart, bought);
+  ASSERT_TRUE(kept.Next());
+  EXPECT_EQ(kept.Int(0), 1);
+}
+
 TEST_F(SqliteDatabaseTest, OrderNumbersCountUpFromOneEachYear) {
   std::vector<int64_t> drawn;
   ASSERT_TRUE(db_->Write([&](Tx& tx) {

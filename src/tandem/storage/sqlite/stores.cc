@@ -327,10 +327,9 @@ constexpr Query kUpsertCartLine{"upsert_cart_line",
 constexpr Query kDeleteCartLine{"delete_cart_line",
     "DELETE FROM cart_lines WHERE cart_id = ? AND sku = ?"};
 constexpr Query kOpenCartsWithSku{"open_carts_with_sku",
-    "SELECT c.id FROM cart_lines l JOIN carts c ON c.id = l.cart_id WHERE l.sku = ? AND c.open = 1 "
-    "ORDER BY c.id LIMIT ?"};
+    "SELECT c.id FROM carts c JOIN cart_lines l ON l.cart_id = c.id AND l.sku = ?1 "
+    "WHERE c.open = 1 ORDER BY c.id LIMIT ?2"};  // through carts_open: open carts only
 constexpr Query kTouchCart{"touch_cart", "UPDATE carts SET updated_ms = ? WHERE id = ?"};
-constexpr Query kDeleteCartLines{"delete_cart_lines", "DELETE FROM cart_lines WHERE cart_id = ?"};
 // Three plain statements: an upsert with RETURNING cost about three times as much, because
 // RETURNING first collects its rows in a temporary table.
 constexpr Query kBumpSequence{"bump_sequence",
@@ -873,6 +872,7 @@ std::optional<orders::Cart> SqliteOrderStore::FindCart(int64_t id) {
     cart.created_ms = r.Int(8);
     cart.updated_ms = r.Int(9);
   }
+  if (!cart.open) return cart;  // a checked-out cart keeps its lines, unread (migration 7)
   Rows lines = c_.Select(kSelectCartLines, id);
   while (lines.Next()) cart.lines.push_back({lines.Text(0), lines.Int(1)});
   return cart;
@@ -900,7 +900,6 @@ void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int6
 }
 
 void SqliteOrderStore::CloseCart(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) {
-  c_.Exec(kDeleteCartLines, cart_id);
   TANDEM_CHECK(SaveCart(cart_id, f, false, now_ms) == 1);
 }
 
