@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "tandem/storage/sqlite/connection.h"
@@ -57,6 +58,17 @@ class WalVfsTest : public ::testing::Test {
     return {r.Int(0), r.Int(1), r.Int(2)};
   }
 
+  // `c` sees exactly `expected`, and the database passes SQLite's integrity check.
+  static void ExpectIntact(Connection& c, const Totals& expected) {
+    Totals seen = Read(c);
+    EXPECT_EQ(seen.rows, expected.rows);
+    EXPECT_EQ(seen.bytes, expected.bytes);
+    EXPECT_EQ(seen.n, expected.n);
+    Rows check = c.Select(kIntegrity);
+    ASSERT_TRUE(check.Next());
+    EXPECT_EQ(check.Text(0), "ok");
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<Connection> writer_;
 };
@@ -90,9 +102,7 @@ TEST_F(WalVfsTest, EveryCommitIsOnTheFileWhenAnotherConnectionSeesIt) {
     ASSERT_EQ(seen.bytes, written.bytes) << "commit " << i;
     ASSERT_EQ(seen.n, written.n) << "commit " << i;
   }
-  Rows check = reader->Select(kIntegrity);
-  ASSERT_TRUE(check.Next());
-  EXPECT_EQ(check.Text(0), "ok");
+  ExpectIntact(*reader, Read(*writer_));
 }
 
 TEST_F(WalVfsTest, ATransactionLargerThanTheCacheSurvivesACrash) {
@@ -117,13 +127,7 @@ TEST_F(WalVfsTest, ATransactionLargerThanTheCacheSurvivesACrash) {
   std::filesystem::copy_file(Path(), copy / "tandem.db");
   std::filesystem::copy_file(Path() + "-wal", copy / "tandem.db-wal");
   auto recovered = Connection::Open((copy / "tandem.db").string(), false);
-  Totals seen = Read(*recovered);
-  EXPECT_EQ(seen.rows, written.rows);
-  EXPECT_EQ(seen.bytes, written.bytes);
-  EXPECT_EQ(seen.n, written.n);
-  Rows check = recovered->Select(kIntegrity);
-  ASSERT_TRUE(check.Next());
-  EXPECT_EQ(check.Text(0), "ok");
+  ExpectIntact(*recovered, written);
 }
 
 TEST_F(WalVfsTest, FramesOfARolledBackTransactionNeverReachTheFile) {
@@ -142,18 +146,9 @@ TEST_F(WalVfsTest, FramesOfARolledBackTransactionNeverReachTheFile) {
   auto other = Connection::Open(Path(), false);
   Insert(*other, 200, 700, 5);
   const Totals expected{10 + 200, 10 * 100 + 200 * 700, 10 + 200 * 5};
-  Totals by_writer = Read(*writer_);
-  EXPECT_EQ(by_writer.rows, expected.rows);
-  EXPECT_EQ(by_writer.bytes, expected.bytes);
-  EXPECT_EQ(by_writer.n, expected.n);
+  ExpectIntact(*writer_, expected);
   auto third = Connection::Open(Path(), false);
-  Totals seen = Read(*third);
-  EXPECT_EQ(seen.rows, expected.rows);
-  EXPECT_EQ(seen.bytes, expected.bytes);
-  EXPECT_EQ(seen.n, expected.n);
-  Rows check = third->Select(kIntegrity);
-  ASSERT_TRUE(check.Next());
-  EXPECT_EQ(check.Text(0), "ok");
+  ExpectIntact(*third, expected);
 }
 
 TEST_F(WalVfsTest, PaddedCommitsAreWholeWhenReadersSeeThem) {
@@ -167,6 +162,7 @@ TEST_F(WalVfsTest, PaddedCommitsAreWholeWhenReadersSeeThem) {
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
                             GatheringWalVfs()),
             SQLITE_OK);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> closer(db, &sqlite3_close);
   auto exec = [db](const std::string& sql) {
     char* error = nullptr;
     int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
@@ -187,10 +183,7 @@ TEST_F(WalVfsTest, PaddedCommitsAreWholeWhenReadersSeeThem) {
   }
   // The padding's split writes happened: the part after each sync is passed on at once.
   EXPECT_GE(WalWriteCountsNow().passed_on - before.passed_on, 25u);
-  Rows check = reader->Select(kIntegrity);
-  ASSERT_TRUE(check.Next());
-  EXPECT_EQ(check.Text(0), "ok");
-  sqlite3_close(db);
+  ExpectIntact(*reader, {30, 300 * 30 * 31 / 2, 30 * 31 / 2});
 }
 
 }  // namespace
