@@ -79,7 +79,7 @@ def assert_problem(resp, status, code=None):
     return body
 
 
-def _recv(sock):
+def recv_or_closed(sock):
     """The next bytes from `sock`; b"" once the server closed or reset it."""
     try:
         return sock.recv(65536)
@@ -91,12 +91,12 @@ def read_http_answer(sock, timeout=20):
     """Reads one Content-Length framed HTTP answer from a raw socket: (head bytes, body bytes)."""
     sock.settimeout(timeout)
     data = b""
-    while b"\r\n\r\n" not in data and (chunk := _recv(sock)):
+    while b"\r\n\r\n" not in data and (chunk := recv_or_closed(sock)):
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     match = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
     length = int(match.group(1)) if match else 0
-    while len(body) < length and (chunk := _recv(sock)):
+    while len(body) < length and (chunk := recv_or_closed(sock)):
         body += chunk
     return head, body[:length]
 

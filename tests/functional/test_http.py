@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import assert_problem, read_http_answer, unique
+from conftest import assert_problem, read_http_answer, recv_or_closed, unique
 
 # Every route the tests use, as "METHOD /path/{param}".
 ROUTES = [
@@ -181,11 +181,7 @@ def test_request_time_limit_closes_slow_and_idle_connections(server_factory):
     def seconds_until_closed(sock):
         start = time.monotonic()
         sock.settimeout(10)
-        try:
-            data = sock.recv(65536)
-        except ConnectionResetError:
-            data = b""
-        assert data == b""  # closed by the server, not answered
+        assert recv_or_closed(sock) == b""  # closed by the server, not answered
         return time.monotonic() - start
 
     with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:

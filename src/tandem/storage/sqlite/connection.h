@@ -57,7 +57,7 @@ class Connection {
  public:
   // Opens (creating when `create`) the database file with Tandem's pragmas:
   // WAL, synchronous=FULL, foreign keys on, a busy timeout. With `gather_wal_writes` the WAL
-  // frames of each commit are written with one write (wal_vfs.h): for the writer connection.
+  // frames of each commit are gathered and written in 64 KiB pieces (wal_vfs.h): for the writer.
   static std::unique_ptr<Connection> Open(const std::string& path, bool create,
                                           bool gather_wal_writes = false);
   ~Connection();

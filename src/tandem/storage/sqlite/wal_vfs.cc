@@ -26,8 +26,8 @@ constexpr size_t kGatheredBytesMax = size_t{8} << 20;
 constexpr size_t kWriteOutBytesMax = size_t{64} << 10;
 
 std::atomic<uint64_t> g_asked{0};
-std::atomic<uint64_t> g_done{0};
-std::atomic<uint64_t> g_passed_on{0};
+std::atomic<uint64_t> g_written{0};
+std::atomic<uint64_t> g_ungathered{0};
 std::atomic<uint64_t> g_discarded{0};
 
 enum class Next {
@@ -60,7 +60,7 @@ WalFile* Of(sqlite3_file* file) { return reinterpret_cast<WalFile*>(file); }
 sqlite3_vfs* Real(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
 
 int PassOn(WalFile* f, const void* data, int amount, sqlite3_int64 offset) {
-  g_done.fetch_add(1, std::memory_order_relaxed);
+  g_written.fetch_add(1, std::memory_order_relaxed);
   return f->real->pMethods->xWrite(f->real, data, amount, offset);
 }
 
@@ -136,7 +136,7 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
     if (gathered && (commit_complete || g.bytes.size() >= kGatheredBytesMax)) rc = WriteOut(f);
   }
   if (!gathered) {
-    g_passed_on.fetch_add(1, std::memory_order_relaxed);
+    g_ungathered.fetch_add(1, std::memory_order_relaxed);
     rc = WriteOut(f);
     if (rc == SQLITE_OK) rc = PassOn(f, data, amount, offset);
   }
@@ -309,8 +309,8 @@ void DiscardRolledBackWalFrames(sqlite3* db) {
 }
 
 WalWriteCounts WalWriteCountsNow() {
-  return {g_asked.load(std::memory_order_relaxed), g_done.load(std::memory_order_relaxed),
-          g_passed_on.load(std::memory_order_relaxed),
+  return {g_asked.load(std::memory_order_relaxed), g_written.load(std::memory_order_relaxed),
+          g_ungathered.load(std::memory_order_relaxed),
           g_discarded.load(std::memory_order_relaxed)};
 }
 

@@ -25,12 +25,12 @@ const char* GatheringWalVfs();
 void DiscardRolledBackWalFrames(sqlite3* db);
 
 // Counters for tests, over every WAL file opened through that VFS: the writes SQLite asked for,
-// the writes passed on to the file, the writes SQLite asked for that were not gathered, and the
-// times gathered frames were discarded.
+// the writes made to the file, those of SQLite's writes that were passed on without being
+// gathered, and the times gathered frames were discarded.
 struct WalWriteCounts {
   uint64_t asked = 0;
-  uint64_t done = 0;
-  uint64_t passed_on = 0;
+  uint64_t written = 0;
+  uint64_t ungathered = 0;
   uint64_t discarded = 0;
 };
 WalWriteCounts WalWriteCountsNow();

@@ -78,11 +78,11 @@ TEST_F(WalVfsTest, ACommitsFramesReachTheFileInAFewWrites) {
   Insert(200, 1000);  // about 50 pages of 4 KiB: 100 writes asked for
   WalWriteCounts after = WalWriteCountsNow();
   const uint64_t asked = after.asked - before.asked;
-  const uint64_t done = after.done - before.done;
+  const uint64_t written = after.written - before.written;
   EXPECT_GE(asked, 100u);
-  EXPECT_EQ(after.passed_on, before.passed_on);
+  EXPECT_EQ(after.ungathered, before.ungathered);
   // The frames in pieces of 64 KiB: about 210 KiB.
-  EXPECT_LE(done, 5u) << asked << " writes asked for";
+  EXPECT_LE(written, 5u) << asked << " writes asked for";
 
   auto reader = Connection::Open(Path(), false);
   Totals t = Read(*reader);
@@ -116,7 +116,7 @@ TEST_F(WalVfsTest, ATransactionLargerThanTheCacheSurvivesACrash) {
                       "UPDATE t SET n = n + 2 WHERE id % 3 = 0; COMMIT;");
   const Totals written{300, 300 * 650, 300 * 2 + 100 * 2};
   // Pages were written in place or checksums rewritten: writes that were passed on at once.
-  EXPECT_GT(WalWriteCountsNow().passed_on, before.passed_on);
+  EXPECT_GT(WalWriteCountsNow().ungathered, before.ungathered);
 
   // A crash right after the commit, before the writer touches the WAL again: copy the database
   // and its WAL (not the WAL index). Opening the copy recovers the WAL from the file, checking
@@ -182,7 +182,7 @@ TEST_F(WalVfsTest, PaddedCommitsAreWholeWhenReadersSeeThem) {
     ASSERT_EQ(seen.bytes, 300 * i * (i + 1) / 2);
   }
   // The padding's split writes happened: the part after each sync is passed on at once.
-  EXPECT_GE(WalWriteCountsNow().passed_on - before.passed_on, 25u);
+  EXPECT_GE(WalWriteCountsNow().ungathered - before.ungathered, 25u);
   ExpectIntact(*reader, {30, 300 * 30 * 31 / 2, 30 * 31 / 2});
 }
 
