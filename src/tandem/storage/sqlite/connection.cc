@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "tandem/storage/sqlite/page_cache.h"
 #include "tandem/storage/sqlite/wal_vfs.h"
 
 namespace tandem::storage::sqlite {
@@ -38,9 +39,11 @@ std::string Rows::Text(int col) const {
 std::unique_ptr<Connection> Connection::Open(const std::string& path, bool create,
                                              bool gather_wal_writes) {
   // SQLite's memory statistics take a process-wide mutex on every malloc and free (the writer
-  // spent about 1 % of the machine there under the flash sale), and nothing reads them. This must
+  // spent about 1 % of the machine there under the flash sale), and nothing reads them. The page
+  // cache's layer skips a walk of the whole cache at every commit (page_cache.h). Both must
   // precede SQLite's initialisation, which the first open does.
-  static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  static const bool configured =
+      sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK && InstallPageCache();
   (void)configured;
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
