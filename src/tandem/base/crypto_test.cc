@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace tandem {
 namespace {
@@ -25,6 +28,29 @@ TEST(RandomCode, UsesEveryLetterOfItsAlphabetAndNoOther) {
   // 2,400 letters drawn evenly from 32: missing one has a chance of about 32 × (31/32)^2400.
   EXPECT_EQ(seen.size(), alphabet.size());
   EXPECT_EQ(codes.size(), 200u);
+}
+
+TEST(RandomToken, NeverRepeatsAcrossSizesAndThreads) {
+  ASSERT_TRUE(InitCrypto());
+  // Random bytes come from a pool per thread: no byte may be handed out twice, whether a draw
+  // fits in what is left of the pool, empties it, or is larger than the pool.
+  std::mutex mu;
+  std::set<std::string> seen;
+  size_t drawn = 0;
+  auto draw = [&] {
+    std::vector<std::string> mine;
+    for (int i = 0; i < 3000; ++i) {
+      for (size_t bytes : {size_t{24}, size_t{7}, size_t{32}}) mine.push_back(RandomToken(bytes));
+      if (i % 500 == 0) mine.push_back(RandomToken(300));
+    }
+    std::lock_guard lock(mu);
+    drawn += mine.size();
+    seen.insert(mine.begin(), mine.end());
+  };
+  std::thread other(draw);
+  draw();
+  other.join();
+  EXPECT_EQ(seen.size(), drawn);
 }
 
 TEST(TimeOrderedCode, LaterCodesCompareGreaterAndKeepTheirRandomPart) {

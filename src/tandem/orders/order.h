@@ -162,8 +162,9 @@ class OrderStore {
                            int64_t now_ms) = 0;
   // Open carts that have a line of `sku`, oldest first, at most `limit`.
   virtual std::vector<int64_t> OpenCartsWithSku(const std::string& sku, int limit) = 0;
-  // Marks the cart checked out with fulfilment `f`; from then on it is found without lines.
-  virtual void CloseCart(int64_t cart_id, const Fulfillment& f, int64_t now_ms) = 0;
+  // Marks the cart checked out; from then on it is found without lines. The order keeps the
+  // fulfilment the checkout chose.
+  virtual void CloseCart(int64_t cart_id, int64_t now_ms) = 0;
 
   // Next number in the order sequence of `year`: 1, 2, 3 …
   virtual int64_t NextOrderSequence(int year) = 0;

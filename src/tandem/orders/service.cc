@@ -403,7 +403,7 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
     TANDEM_CHECK(line != order.lines.end());
     allocator.AllocateFromHold(hold, order.id, line->id);
   }
-  ctx.orders.CloseCart(cart.id, f, ctx.now_ms);
+  ctx.orders.CloseCart(cart.id, ctx.now_ms);
   if (related) {
     ctx.orders.LinkOrders(order.id, *related);
     order.related_order_ids.push_back(*related);

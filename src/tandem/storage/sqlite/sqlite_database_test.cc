@@ -604,6 +604,23 @@ TEST_F(SqliteDatabaseTest, ACheckedOutCartKeepsItsLinesButIsReadWithoutThem) {
   EXPECT_EQ(kept.Int(0), 1);
 }
 
+TEST_F(SqliteDatabaseTest, ACartListsItsLinesInTheOrderTheyWereAdded) {
+  Seed("SKU-Z", 5, 0);
+  Seed("SKU-A", 5, 0);
+  Seed("SKU-M", 5, 0);
+  int64_t cart = NewCart();
+  for (const char* sku : {"SKU-Z", "SKU-A", "SKU-M"}) ASSERT_TRUE(Add(cart, sku, 1).ok());
+  ASSERT_TRUE(Add(cart, "SKU-Z", 1).ok());  // a second unit keeps the line where it was
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   std::optional<orders::Cart> found = tx.orders().FindCart(cart);
+                   EXPECT_TRUE(found.has_value());
+                   std::vector<std::string> skus;
+                   for (const auto& line : found->lines) skus.push_back(line.sku);
+                   EXPECT_EQ(skus, (std::vector<std::string>{"SKU-Z", "SKU-A", "SKU-M"}));
+                   return Status::Ok();
+                 }).ok());
+}
+
 TEST_F(SqliteDatabaseTest, OrderNumbersCountUpFromOneEachYear) {
   std::vector<int64_t> drawn;
   ASSERT_TRUE(db_->Write([&](Tx& tx) {

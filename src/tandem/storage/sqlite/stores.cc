@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "tandem/base/check.h"
 #include "tandem/base/json_writer.h"
 
@@ -316,10 +318,12 @@ constexpr Query kSelectCart{"select_cart",
     "SELECT id, token_hash, customer_id, open, fulfillment_method, address, location_id, service, "
     "created_ms, updated_ms FROM carts WHERE id = ?"};
 constexpr Query kSelectCartLines{"select_cart_lines",
-    "SELECT sku, quantity FROM cart_lines WHERE cart_id = ? ORDER BY position, sku"};
+    "SELECT sku, quantity, position FROM cart_lines WHERE cart_id = ?"};  // in SKU order
 constexpr Query kSaveCartFulfillment{"save_cart_fulfillment",
     "UPDATE carts SET fulfillment_method = ?2, address = ?3, location_id = ?4, service = ?5, "
-    "updated_ms = ?6, open = open AND ?7 WHERE id = ?1"};  // never reopens a closed cart
+    "updated_ms = ?6 WHERE id = ?1"};
+// Only the flag and the time: growing the row by the address moved cells between pages.
+constexpr Query kCloseCart{"close_cart", "UPDATE carts SET open = 0, updated_ms = ?2 WHERE id = ?1"};
 constexpr Query kUpsertCartLine{"upsert_cart_line",
     "INSERT INTO cart_lines (cart_id, sku, quantity, position) VALUES (?1, ?2, ?3, "
     "(SELECT COALESCE(MAX(position), 0) + 1 FROM cart_lines WHERE cart_id = ?1)) "
@@ -873,20 +877,22 @@ std::optional<orders::Cart> SqliteOrderStore::FindCart(int64_t id) {
     cart.updated_ms = r.Int(9);
   }
   if (!cart.open) return cart;  // a checked-out cart keeps its lines, unread (migration 7)
-  Rows lines = c_.Select(kSelectCartLines, id);
-  while (lines.Next()) cart.lines.push_back({lines.Text(0), lines.Int(1)});
+  // Ordered by position here: SQLite would sort them in a sorter of its own, twice per flash
+  // session, at a microsecond each.
+  std::vector<std::pair<int64_t, orders::CartLine>> lines;
+  for (Rows r = c_.Select(kSelectCartLines, id); r.Next();) {
+    lines.push_back({r.Int(2), {r.Text(0), r.Int(1)}});
+  }
+  std::stable_sort(lines.begin(), lines.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [position, line] : lines) cart.lines.push_back(std::move(line));
   return cart;
-}
-
-int SqliteOrderStore::SaveCart(int64_t cart_id, const orders::Fulfillment& f, bool open,
-                               int64_t now_ms) {
-  return c_.Exec(kSaveCartFulfillment, cart_id, std::string(orders::FulfillmentName(f.method)),
-                 AddressToJson(f.address), f.location_id, f.service, now_ms, open);
 }
 
 void SqliteOrderStore::SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f,
                                            int64_t now_ms) {
-  SaveCart(cart_id, f, true, now_ms);
+  c_.Exec(kSaveCartFulfillment, cart_id, std::string(orders::FulfillmentName(f.method)),
+          AddressToJson(f.address), f.location_id, f.service, now_ms);
 }
 
 void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
@@ -899,8 +905,8 @@ void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int6
   c_.Exec(kTouchCart, now_ms, cart_id);
 }
 
-void SqliteOrderStore::CloseCart(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) {
-  TANDEM_CHECK(SaveCart(cart_id, f, false, now_ms) == 1);
+void SqliteOrderStore::CloseCart(int64_t cart_id, int64_t now_ms) {
+  TANDEM_CHECK(c_.Exec(kCloseCart, cart_id, now_ms) == 1);
 }
 
 std::vector<int64_t> SqliteOrderStore::OpenCartsWithSku(const std::string& sku, int limit) {

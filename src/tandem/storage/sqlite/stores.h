@@ -101,7 +101,7 @@ class SqliteOrderStore final : public orders::OrderStore {
   void SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) override;
   void SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
                    int64_t now_ms) override;
-  void CloseCart(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) override;
+  void CloseCart(int64_t cart_id, int64_t now_ms) override;
   std::vector<int64_t> OpenCartsWithSku(const std::string& sku, int limit) override;
   int64_t NextOrderSequence(int year) override;
   int64_t InsertOrder(orders::Order& order) override;
@@ -122,8 +122,6 @@ class SqliteOrderStore final : public orders::OrderStore {
   bool HasVerifiedPayment(int64_t order_id) override;
 
  private:
-  // Writes the cart's fulfilment, and closes it unless `open`; returns the rows changed (0 or 1).
-  int SaveCart(int64_t cart_id, const orders::Fulfillment& f, bool open, int64_t now_ms);
   Connection& c_;
 };
 
