@@ -61,10 +61,10 @@ std::string RandomCode(size_t length) {
 }
 
 std::string TimeOrderedCode(int64_t now_ms, size_t random_length) {
-  constexpr int kLetters = 7;  // 35 bits of seconds: until the year 3058
-  uint64_t seconds = now_ms > 0 ? static_cast<uint64_t>(now_ms) / 1000 : 0;
+  constexpr int kLetters = 9;  // 45 bits of milliseconds: until the year 3084
+  uint64_t ms = now_ms > 0 ? static_cast<uint64_t>(now_ms) : 0;
   std::string out(kLetters, '\0');
-  for (int i = kLetters - 1; i >= 0; --i, seconds >>= 5) out[i] = kCodeLetters[seconds & 31];
+  for (int i = kLetters - 1; i >= 0; --i, ms >>= 5) out[i] = kCodeLetters[ms & 31];
   return out + RandomCode(random_length);
 }
 

@@ -14,9 +14,11 @@ bool InitCrypto();
 std::string RandomToken(size_t bytes = 24);
 // Upper-case, unambiguous code of `length` characters.
 std::string RandomCode(size_t length);
-// A tracking code: seven letters of the second it was made (`now_ms`; codes made later compare
-// greater, so that new codes are added at one end of an index instead of all over it), then
-// `random_length` letters of RandomCode, which carry its secrecy.
+// A tracking code: nine letters of the millisecond it was made (`now_ms`; codes made later
+// compare greater, so that new codes are added at one end of an index instead of all over it:
+// with the second alone, a flash sale's ten thousand codes a second still landed on random pages
+// of that second's part of the index), then `random_length` letters of RandomCode, which carry
+// its secrecy.
 std::string TimeOrderedCode(int64_t now_ms, size_t random_length);
 // Hex of a 256-bit BLAKE2b hash: what is stored in place of a token.
 std::string HashToken(std::string_view token);

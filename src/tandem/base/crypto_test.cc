@@ -58,18 +58,19 @@ TEST(TimeOrderedCode, LaterCodesCompareGreaterAndKeepTheirRandomPart) {
   const std::string alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
   const int64_t t = 1'797'033'600'000;  // 2026-12-12 00:00:00 UTC
   std::string first = TimeOrderedCode(t, 12);
-  ASSERT_EQ(first.size(), 19u);
+  ASSERT_EQ(first.size(), 21u);
   for (char c : first) ASSERT_NE(alphabet.find(c), std::string::npos) << first;
-  EXPECT_EQ(TimeOrderedCode(t + 999, 12).substr(0, 7), first.substr(0, 7));  // the same second
-  // Every value of the last letter, a carry into the next one, and larger steps.
+  EXPECT_EQ(TimeOrderedCode(t, 12).substr(0, 9), first.substr(0, 9));  // the same millisecond
+  // Every value of the last letter, a carry into the next one, and larger steps, up to the year
+  // 3000.
   std::string previous = first;
   for (int64_t step = 1; step <= 80; ++step) {
-    int64_t ms = step <= 64 ? t + step * 1'000 : t + (step - 64) * int64_t{86'400'000} * 40;
+    int64_t ms = step <= 64 ? t + step : t + (step - 64) * int64_t{86'400'000} * 365 * 60;
     std::string code = TimeOrderedCode(ms, 12);
-    EXPECT_GT(code.substr(0, 7), previous.substr(0, 7)) << ms;
+    EXPECT_GT(code.substr(0, 9), previous.substr(0, 9)) << ms;
     previous = code;
   }
-  // The random part differs between codes of the same second.
+  // The random part differs between codes of the same millisecond.
   EXPECT_NE(TimeOrderedCode(t, 12), TimeOrderedCode(t, 12));
 }
 
