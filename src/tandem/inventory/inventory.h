@@ -195,8 +195,9 @@ class InventoryStore {
 
   virtual int64_t InsertAllocation(const Allocation& allocation) = 0;
   virtual std::vector<Allocation> AllocationsOfOrder(int64_t order_id) = 0;
-  // Open allocations of a SKU at a location, newest first.
-  virtual std::vector<Allocation> OpenAllocationsAt(const std::string& sku, int64_t location_id) = 0;
+  // Open allocations of a SKU at a location, newest first, at most `limit`.
+  virtual std::vector<Allocation> OpenAllocationsAt(const std::string& sku, int64_t location_id,
+                                                    int64_t limit) = 0;
   // Open allocations at a location (every SKU), oldest first, at most `limit`.
   virtual std::vector<Allocation> OpenAllocationsOfLocation(int64_t location_id, int limit) = 0;
   // Closes an open allocation, as shipped or as given back.

@@ -143,8 +143,10 @@ std::optional<Conflict> ResolveShortfall(SyncContext& ctx, const std::string& sk
   conflict.holds_released = allocator.ReleaseHoldsAt(sku, location_id, shortfall);
   shortfall -= conflict.holds_released;
 
-  // 2. Then the newest allocations move elsewhere, or are marked unfulfillable with a task.
-  for (const inventory::Allocation& a : ctx.inventory.OpenAllocationsAt(sku, location_id)) {
+  // 2. Then the newest allocations move elsewhere, or are marked unfulfillable with a task
+  //    (each holds at least one unit: `shortfall` of them are enough).
+  for (const inventory::Allocation& a :
+       ctx.inventory.OpenAllocationsAt(sku, location_id, std::max<int64_t>(shortfall, 0))) {
     if (shortfall <= 0) break;
     // Only the units the store is short of leave this allocation; the rest stays on the shelf.
     int64_t units = std::min(a.quantity, shortfall);

@@ -128,7 +128,7 @@ constexpr Query kSelectHoldsAt{"select_holds_at",
     "WHERE sku = ? AND location_id = ? ORDER BY id DESC"};
 constexpr Query kSelectOpenAllocationsAt{"select_open_allocations_at",
     "SELECT id, order_id, line_id, sku, location_id, quantity, open, event_id, shipped FROM allocations "
-    "WHERE sku = ? AND location_id = ? AND open = 1 ORDER BY id DESC"};
+    "WHERE location_id = ?2 AND sku = ?1 AND open = 1 ORDER BY id DESC LIMIT ?3"};
 constexpr Query kSelectOpenAllocationsOfLocation{"select_open_allocations_of_location",
     "SELECT id, order_id, line_id, sku, location_id, quantity, open, event_id, shipped FROM allocations "
     "WHERE location_id = ? AND open = 1 ORDER BY id LIMIT ?"};
@@ -163,12 +163,16 @@ constexpr Query kShrinkAllocation{"shrink_allocation",
     "UPDATE allocations SET quantity = ?2 WHERE id = ?1 AND open = 1 AND quantity > ?2 AND ?2 > 0"};
 constexpr Query kCloseAllocation{"close_allocation",
     "UPDATE allocations SET open = 0, shipped = ?2 WHERE id = ?1 AND open = 1"};
+// Open allocations are summed in one grouped pass: their index is by location, not by SKU.
 constexpr Query kTotals{"inventory_totals",
-    "WITH keys AS ("
+    "WITH open_allocated AS ("
+    "  SELECT sku, location_id, SUM(quantity) AS units FROM allocations WHERE open = 1"
+    "  GROUP BY sku, location_id), "
+    "keys AS ("
     "  SELECT sku, location_id FROM stock_levels"
     "  UNION SELECT sku, location_id FROM movements"
     "  UNION SELECT sku, location_id FROM holds"
-    "  UNION SELECT sku, location_id FROM allocations WHERE open = 1) "
+    "  UNION SELECT sku, location_id FROM open_allocated) "
     "SELECT k.sku, k.location_id, l.sku IS NOT NULL, COALESCE(l.on_hand, 0),"
     "  (SELECT COALESCE(SUM(delta), 0) FROM movements m"
     "    WHERE m.sku = k.sku AND m.location_id = k.location_id),"
@@ -176,10 +180,10 @@ constexpr Query kTotals{"inventory_totals",
     "  (SELECT COALESCE(SUM(quantity), 0) FROM holds h"
     "    WHERE h.sku = k.sku AND h.location_id = k.location_id),"
     "  COALESCE(l.allocated, 0),"
-    "  (SELECT COALESCE(SUM(quantity), 0) FROM allocations a"
-    "    WHERE a.sku = k.sku AND a.location_id = k.location_id AND a.open = 1),"
+    "  COALESCE(a.units, 0),"
     "  COALESCE(l.safety_stock, 0) "
     "FROM keys k LEFT JOIN stock_levels l ON l.sku = k.sku AND l.location_id = k.location_id "
+    "LEFT JOIN open_allocated a ON a.sku = k.sku AND a.location_id = k.location_id "
     "ORDER BY k.sku, k.location_id"};
 
 inventory::Location ReadLocation(const Rows& r) {
@@ -657,8 +661,9 @@ std::vector<inventory::Allocation> ReadAllocations(Rows& r) {
 }  // namespace
 
 std::vector<inventory::Allocation> SqliteInventoryStore::OpenAllocationsAt(const std::string& sku,
-                                                                           int64_t loc) {
-  Rows r = c_.Select(kSelectOpenAllocationsAt, sku, loc);
+                                                                           int64_t loc,
+                                                                           int64_t limit) {
+  Rows r = c_.Select(kSelectOpenAllocationsAt, sku, loc, limit);
   return ReadAllocations(r);
 }
 

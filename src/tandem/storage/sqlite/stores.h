@@ -50,8 +50,8 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
   bool TryAllocate(const std::string& sku, int64_t location_id, int64_t qty) override;
   bool TrySetSafetyStock(const std::string& sku, int64_t location_id, int64_t qty) override;
   std::vector<inventory::Hold> HoldsAt(const std::string& sku, int64_t location_id) override;
-  std::vector<inventory::Allocation> OpenAllocationsAt(const std::string& sku,
-                                                       int64_t location_id) override;
+  std::vector<inventory::Allocation> OpenAllocationsAt(const std::string& sku, int64_t loc,
+                                                       int64_t limit) override;
   std::vector<inventory::Allocation> OpenAllocationsOfLocation(int64_t location_id,
                                                                int limit) override;
   std::vector<inventory::Movement> MovementsOf(const std::string& sku, int64_t location_id,
