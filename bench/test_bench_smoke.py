@@ -9,7 +9,9 @@ of the same build folder). Run:  /usr/bin/python3 -m pytest -q bench/test_bench_
 
 import json
 import os
+import re
 import socket
+import sqlite3
 import subprocess
 
 import pytest
@@ -114,3 +116,27 @@ def test_loadgen_times_out_a_server_that_never_answers(tmp_path):
     assert data["requests"] >= 2
     assert data["errors"] == {"timeout": data["requests"]}
     assert data["status_counts"] == {"0": data["requests"]}
+
+
+def test_wal_frames_names_the_btrees_each_commit_wrote(tmp_path):
+    """bench/wal_frames.py on a WAL of known commits: three of 40 rows into a table and its index."""
+    conn = sqlite3.connect(tmp_path / "tandem.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL)")
+    conn.execute("CREATE INDEX t_k ON t(k)")
+    for i in range(3):
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO t (k) VALUES (?)", [(f"key-{i}-{j}",) for j in range(40)])
+        conn.execute("COMMIT")
+    try:  # the connection stays open: closing the last one would checkpoint the WAL away
+        r = subprocess.run(["/usr/bin/python3", os.path.join(REPO, "bench", "wal_frames.py"),
+                            str(tmp_path)], capture_output=True, text=True, timeout=60)
+    finally:
+        conn.close()
+    assert r.returncode == 0, r.stderr
+    # Two schema commits and three of rows; every one of the three wrote both b-trees.
+    assert re.search(r"^\d+ frames, 5 commits, ", r.stdout, re.M), r.stdout
+    per_commit = {m.group(2): float(m.group(1))
+                  for m in re.finditer(r"^\s*([\d.]+)\s+[\d.]+%\s+(\S+)$", r.stdout, re.M)}
+    assert per_commit.get("t", 0) >= 0.6 and per_commit.get("t_k", 0) >= 0.6, r.stdout
