@@ -930,13 +930,13 @@ def main(argv=None):
                 name = f"flash-{c}-{k}"
             reports[name] = lg.run(name, server.port, "flash", c, p["flash_seconds"],
                                    skus=files["hot"], extra=lg_extra)
-        # The same flash sale on one hot SKU: the conventional design's worst case, compared below.
         if not args.skip_extra:
+            # The same flash sale on one hot SKU: the conventional design's worst case, compared
+            # below.
             for c in p["one_sku_connections"]:
                 name = f"flash-1sku-{c}"
                 reports[name] = lg.run(name, server.port, "flash", c, p["one_sku_seconds"],
                                        skus=files["one"], extra=lg_extra)
-        if not args.skip_extra:
             base = reports.get(f"flash-{p['open_connections']}") or next(iter(reports.values()))
             rate = args.open_rate or max(1.0, round(base["checkouts_per_second"] / 2, -1))
             reports["flash-open"] = lg.run("flash-open", server.port, "flash",

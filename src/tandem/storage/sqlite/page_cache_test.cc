@@ -3,13 +3,12 @@
 #include "tandem/storage/sqlite/page_cache.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "tandem/storage/sqlite/connection.h"
+#include "testing/temp_dir.h"
 
 namespace tandem::storage::sqlite {
 namespace {
@@ -21,21 +20,12 @@ constexpr Query kIntegrity{"integrity", "PRAGMA integrity_check"};
 class PageCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tandem-page-cache-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    db_ = Connection::Open((dir_ / "tandem.db").string(), true);
+    db_ = Connection::Open(dir_.File("tandem.db"), true);
     ASSERT_TRUE(InstallPageCache());  // installed by the first open
     db_->ExecScript(
         "PRAGMA cache_size=-65536; PRAGMA synchronous=OFF;"
         "CREATE TABLE t (id INTEGER PRIMARY KEY, k BLOB NOT NULL, v BLOB NOT NULL);"
         "CREATE INDEX t_k ON t(k);");
-  }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Inserts `rows` rows with random index keys, so index pages split and are rebalanced. One
@@ -58,7 +48,7 @@ class PageCacheTest : public ::testing::Test {
     EXPECT_EQ(check.Text(0), "ok");
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"tandem-page-cache"};  // declared first: removed after the connection
   std::unique_ptr<Connection> db_;
 };
 

@@ -3,7 +3,6 @@
 #include "tandem/storage/sqlite/sqlite_database.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +16,7 @@
 #include "tandem/inventory/adjust.h"
 #include "tandem/orders/service.h"
 #include "tandem/storage/sqlite/connection.h"
+#include "testing/temp_dir.h"
 #include "testing/fake_clock.h"
 
 namespace tandem::storage::sqlite {
@@ -27,18 +27,9 @@ constexpr int64_t kTtlMs = 60'000;
 class SqliteDatabaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tandem-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto db = OpenSqlite({(dir_ / "tandem.db").string(), true});
+    auto db = OpenSqlite({dir_.File("tandem.db"), true});
     ASSERT_TRUE(db.ok()) << db.status().message();
     db_ = std::move(db.value());
-  }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Queues `fns` behind a write that holds the writer until all of them are queued, so that
@@ -160,7 +151,7 @@ class SqliteDatabaseTest : public ::testing::Test {
     return std::move(*order);
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"tandem-test"};  // declared first: removed after the database closes
   testing::FakeClock clock_;
   std::unique_ptr<Database> db_;
 };
@@ -511,7 +502,7 @@ TEST_F(ReferenceCacheTest, ChangesCommittedByAnotherProcessAreSeen) {
   EXPECT_EQ(FirstLocationNameInWrite(), "SKU-C4-L0");
   EXPECT_FALSE(InEventInWrite("SKU-C4"));
   // Another connection stands for another process (a `tandem` command): no update hook of ours.
-  auto other = Connection::Open((dir_ / "tandem.db").string(), false);
+  auto other = Connection::Open(dir_.File("tandem.db"), false);
   other->ExecScript(
       "UPDATE variants SET price_amount = 4000 WHERE sku = 'SKU-C4';"
       "UPDATE locations SET name = 'Renamed' WHERE code = 'SKU-C4-L0';"
@@ -526,7 +517,7 @@ TEST_F(ReferenceCacheTest, ChangesCommittedByAnotherProcessAreSeen) {
 
 TEST_F(SqliteDatabaseTest, TheLedgerIsAppendOnly) {
   Seed("SKU-E", 1, 0);
-  auto conn = Connection::Open((dir_ / "tandem.db").string(), false);
+  auto conn = Connection::Open(dir_.File("tandem.db"), false);
   EXPECT_THROW(conn->ExecScript("UPDATE movements SET delta = 5"), SqliteError);
   EXPECT_THROW(conn->ExecScript("DELETE FROM movements"), SqliteError);
 }
@@ -598,7 +589,7 @@ TEST_F(SqliteDatabaseTest, ACheckedOutCartKeepsItsLinesButIsReadWithoutThem) {
   // Kept on the file: checkout no longer deletes them (migration 7).
   static constexpr Query kLinesOfCart{"lines_of_cart",
                                       "SELECT count(*) FROM cart_lines WHERE cart_id = ?"};
-  auto conn = Connection::Open((dir_ / "tandem.db").string(), false);
+  auto conn = Connection::Open(dir_.File("tandem.db"), false);
   Rows kept = conn->Select(kLinesOfCart, bought);
   ASSERT_TRUE(kept.Next());
   EXPECT_EQ(kept.Int(0), 1);
@@ -652,7 +643,7 @@ TEST_F(SqliteDatabaseTest, TheCheckSumsOpenAllocationsPerSkuAndLocation) {
   // less than its counter says, and the other SKU stays consistent.
   static constexpr Query kCloseOne{
       "close_one", "UPDATE allocations SET open = 0 WHERE id = (SELECT MAX(id) FROM allocations)"};
-  auto conn = Connection::Open((dir_ / "tandem.db").string(), false);
+  auto conn = Connection::Open(dir_.File("tandem.db"), false);
   ASSERT_EQ(conn->Exec(kCloseOne), 1);
   std::vector<std::string> found = Discrepancies();
   ASSERT_EQ(found.size(), 1u);
@@ -701,7 +692,7 @@ TEST_F(SqliteDatabaseTest, OrderNumbersCountUpFromOneEachYear) {
 
 TEST_F(SqliteDatabaseTest, MigrationsAreAppliedOnce) {
   db_.reset();
-  Result<int> again = MigrateSqlite((dir_ / "tandem.db").string());
+  Result<int> again = MigrateSqlite(dir_.File("tandem.db"));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, 0);
 }

@@ -4,13 +4,13 @@
 #include "tandem/storage/sqlite/wal_vfs.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include "tandem/storage/sqlite/connection.h"
+#include "testing/temp_dir.h"
 
 namespace tandem::storage::sqlite {
 namespace {
@@ -22,22 +22,13 @@ constexpr Query kIntegrity{"integrity", "PRAGMA integrity_check"};
 class WalVfsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tandem-wal-vfs-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     writer_ = Connection::Open(Path(), true, /*gather_wal_writes=*/true);
     // No checkpoint: every committed page stays in the WAL, which is what is tested.
     writer_->ExecScript(
         "PRAGMA wal_autocheckpoint=0; PRAGMA synchronous=NORMAL;"
         "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, v BLOB NOT NULL);");
   }
-  void TearDown() override {
-    writer_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  std::string Path() const { return (dir_ / "tandem.db").string(); }
+  std::string Path() const { return dir_.File("tandem.db"); }
 
   // Inserts `rows` rows with n = `n` and `bytes` bytes each, in one transaction.
   static void Insert(Connection& c, int rows, int bytes, int n = 1) {
@@ -69,7 +60,7 @@ class WalVfsTest : public ::testing::Test {
     EXPECT_EQ(check.Text(0), "ok");
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"tandem-wal-vfs"};  // declared first: removed after the connections
   std::unique_ptr<Connection> writer_;
 };
 
@@ -122,7 +113,7 @@ TEST_F(WalVfsTest, ATransactionLargerThanTheCacheSurvivesACrash) {
   // and its WAL (not the WAL index). Opening the copy recovers the WAL from the file, checking
   // every frame's checksum, so the commit counts only if all its frames, and their rewritten
   // checksums, reached the file.
-  std::filesystem::path copy = dir_ / "copy";
+  std::filesystem::path copy = dir_.path() / "copy";
   std::filesystem::create_directories(copy);
   std::filesystem::copy_file(Path(), copy / "tandem.db");
   std::filesystem::copy_file(Path() + "-wal", copy / "tandem.db-wal");
@@ -157,7 +148,7 @@ TEST_F(WalVfsTest, PaddedCommitsAreWholeWhenReadersSeeThem) {
   // fsync: the rest of that write comes after the commit was written out, and a reader reads the
   // last copy of the page.
   sqlite3* db = nullptr;
-  std::string uri = "file:" + (dir_ / "padded.db").string() + "?psow=0";
+  std::string uri = "file:" + dir_.File("padded.db") + "?psow=0";
   ASSERT_EQ(sqlite3_open_v2(uri.c_str(), &db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
                             GatheringWalVfs()),
@@ -171,7 +162,7 @@ TEST_F(WalVfsTest, PaddedCommitsAreWholeWhenReadersSeeThem) {
   };
   exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0;"
        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, v BLOB NOT NULL)");
-  auto reader = Connection::Open((dir_ / "padded.db").string(), false);
+  auto reader = Connection::Open(dir_.File("padded.db"), false);
   WalWriteCounts before = WalWriteCountsNow();
   for (int i = 1; i <= 30; ++i) {
     exec("INSERT INTO t (n, v) VALUES (" + std::to_string(i) + ", randomblob(" +
