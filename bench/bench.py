@@ -18,8 +18,10 @@ Full run (about 4-6 minutes, build included):
      and no transport error anywhere, and `tandem check` is clean after a graceful stop;
   6. starts a throwaway PostgreSQL cluster (initdb in a temporary folder, 127.0.0.1 only) and runs
      the conventional design with pgbench: one transaction per checkout, SELECT ... FOR UPDATE on
-     the stock row, UPDATE, INSERT of the order, at 64 and 256 clients on the 20 hot SKUs and on a
-     single hot SKU, each set beside tandem's run on as many hot SKUs;
+     the stock row, UPDATE, INSERT of the order; once that transaction alone, once the whole
+     session (a durable cart, a durable line, then that transaction, which closes the cart); each
+     at 64 and 256 clients on the 20 hot SKUs and on a single hot SKU, set beside tandem's run on
+     as many hot SKUs;
   7. writes bench/results/: results.json (everything), one JSON report per load run, summary.md
      (the tables of docs/performance.md), and gnuplot PNG plots (throughput and latency over time).
 
@@ -512,21 +514,48 @@ def fdatasync_rate(directory, seconds):
 
 PG_SCHEMA = """
 CREATE TABLE stock (sku text PRIMARY KEY, on_hand integer NOT NULL CHECK (on_hand >= 0));
-CREATE TABLE orders (id bigserial PRIMARY KEY, sku text NOT NULL, quantity integer NOT NULL,
+CREATE TABLE carts (id bigserial PRIMARY KEY, token_hash text NOT NULL,
+                    open boolean NOT NULL DEFAULT true,
+                    created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE cart_lines (cart_id bigint NOT NULL REFERENCES carts (id),
+                         sku text NOT NULL REFERENCES stock (sku),
+                         quantity integer NOT NULL CHECK (quantity > 0),
+                         PRIMARY KEY (cart_id, sku));
+CREATE TABLE orders (id bigserial PRIMARY KEY, cart_id bigint REFERENCES carts (id),
+                     sku text NOT NULL, quantity integer NOT NULL,
                      email text NOT NULL, total_minor bigint NOT NULL,
                      created_at timestamptz NOT NULL DEFAULT now());
 INSERT INTO stock SELECT 'HOT-' || g, 10000000 FROM generate_series(1, 20) g;
 """
 
-# One checkout as the conventional design does it: lock the stock row, decrement, insert the order.
-PG_SCRIPT = """\\set n random(1, {skus})
+# The conventional design, in two workloads (pgbench counts one script run as one checkout):
+# - "checkout": the checkout transaction alone, as in the figures the issue quotes: lock the stock
+#   row, decrement, insert the order;
+# - "session": the flash sale's three steps, each durable, as tandem's three requests are: a
+#   cart, its line (added after a look at the stock, which the conventional design does not
+#   reserve), then the same checkout transaction, which also closes the cart.
+PG_SCRIPTS = {
+    "checkout": """\\set n random(1, {skus})
 BEGIN;
 SELECT on_hand FROM stock WHERE sku = 'HOT-' || :n FOR UPDATE;
 UPDATE stock SET on_hand = on_hand - 1 WHERE sku = 'HOT-' || :n AND on_hand >= 1;
 INSERT INTO orders (sku, quantity, email, total_minor)
   VALUES ('HOT-' || :n, 1, 'pg' || :client_id || '@bench.example.my', 1212);
 COMMIT;
-"""
+""",
+    "session": """\\set n random(1, {skus})
+INSERT INTO carts (token_hash) VALUES (md5(random()::text)) RETURNING id AS cart_id \\gset
+INSERT INTO cart_lines (cart_id, sku, quantity)
+  SELECT :cart_id, sku, 1 FROM stock WHERE sku = 'HOT-' || :n AND on_hand >= 1;
+BEGIN;
+SELECT on_hand FROM stock WHERE sku = 'HOT-' || :n FOR UPDATE;
+UPDATE stock SET on_hand = on_hand - 1 WHERE sku = 'HOT-' || :n AND on_hand >= 1;
+INSERT INTO orders (cart_id, sku, quantity, email, total_minor)
+  VALUES (:cart_id, 'HOT-' || :n, 1, 'pg' || :client_id || '@bench.example.my', 1212);
+UPDATE carts SET open = false WHERE id = :cart_id;
+COMMIT;
+""",
+}
 
 
 def find_pg_bin():
@@ -590,6 +619,18 @@ class Postgres:
                     "-v", "ON_ERROR_STOP=1", "-q", "-d", "postgres", "-c", sql], timeout=120,
                    capture=True)
 
+    def session_counts(self):
+        """What the session workload left: carts, carts checked out, lines, orders of a cart."""
+        r = run([self.tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                 "-At", "-d", "postgres", "-c",
+                 "SELECT (SELECT count(*) FROM carts), (SELECT count(*) FROM carts WHERE NOT open),"
+                 " (SELECT count(*) FROM cart_lines),"
+                 " (SELECT count(*) FROM orders WHERE cart_id IS NOT NULL)"],
+                timeout=60, capture=True)
+        carts, closed, lines, orders = (int(x) for x in r.stdout.strip().split("|"))
+        return {"carts": carts, "carts_checked_out": closed, "cart_lines": lines,
+                "orders_of_a_cart": orders}
+
     def settings(self):
         r = run([self.tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
                  "-At", "-d", "postgres", "-c",
@@ -599,15 +640,15 @@ class Postgres:
                 timeout=60, capture=True)
         return dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
 
-    def pgbench(self, machine, name, clients, seconds, skus, quiet_wait=0):
+    def pgbench(self, machine, name, clients, seconds, skus, workload, quiet_wait=0):
         script = os.path.join(self.dir, f"{name}.sql")
         with open(script, "w") as f:
-            f.write(PG_SCRIPT.format(skus=skus))
+            f.write(PG_SCRIPTS[workload].format(skus=skus))
         prefix = os.path.join(self.dir, f"log-{name}")
         cmd = [self.tool("pgbench"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
                "-n", "-f", script, "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 2)),
                "-T", str(seconds), "-l", f"--log-prefix={prefix}", "postgres"]
-        log(f"pgbench {name}: {clients} clients, {seconds} s, {skus} hot SKU(s)")
+        log(f"pgbench {name}: {workload}, {clients} clients, {seconds} s, {skus} hot SKU(s)")
         with machine.lock(name):
             busy_before = wait_for_quiet(quiet_wait) if quiet_wait else None
             with Sampler(None, None) as sampler:
@@ -634,7 +675,8 @@ class Postgres:
         timeline = [{"second": s - first, "transactions": per_second[s]}
                     for s in sorted(per_second) if s - first < seconds]  # no partial last second
         result = {
-            "name": name, "clients": clients, "seconds": seconds, "hot_skus": skus,
+            "name": name, "workload": workload, "clients": clients, "seconds": seconds,
+            "hot_skus": skus,
             "tps": float(tps.group(1)) if tps else None,
             "transactions": len(latencies),
             "failed": int(failed.group(1)) if failed else 0,
@@ -792,22 +834,23 @@ def summary_markdown(results):
             f"{cpu.get('loadgen_cores', '–')} | {cpu.get('other_cores', '–')} |")
     if results.get("postgres", {}).get("runs"):
         lines.append("")
-        lines.append("| conventional (PostgreSQL, pgbench) | clients | hot SKUs | checkouts/s "
-                     "| p50 ms | p99 ms | max ms | failed |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| conventional (PostgreSQL, pgbench) | workload | clients | hot SKUs "
+                     "| checkouts/s | p50 ms | p99 ms | max ms | failed |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in results["postgres"]["runs"]:
             lat = r["latency_ms"]
-            lines.append(f"| {r['name']} | {r['clients']} | {r['hot_skus']} | {fmt(r['tps'], 0)} | "
+            lines.append(f"| {r['name']} | {r['workload']} | {r['clients']} | {r['hot_skus']} | "
+                         f"{fmt(r['tps'], 0)} | "
                          f"{fmt(lat['p50'], 2)} | {fmt(lat['p99'], 2)} | {fmt(lat['max'], 2)} | "
                          f"{r['failed']} |")
     if results.get("comparison"):
         lines.append("")
-        lines.append("| connections / clients | hot SKUs | tandem checkouts/s "
-                     "| conventional checkouts/s | ratio | tandem p99 checkout ms "
-                     "| conventional p99 ms |")
-        lines.append("|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| connections / clients | hot SKUs | conventional workload "
+                     "| tandem checkouts/s | conventional checkouts/s | ratio "
+                     "| tandem p99 checkout ms | conventional p99 ms |")
+        lines.append("|---:|---:|---|---:|---:|---:|---:|---:|")
         for c in results["comparison"]:
-            lines.append(f"| {c['clients']} | {c['hot_skus']} | "
+            lines.append(f"| {c['clients']} | {c['hot_skus']} | {c['conventional_workload']} | "
                          f"{fmt(c['tandem_checkouts_per_second'], 0)} | "
                          f"{fmt(c['conventional_checkouts_per_second'], 0)} | "
                          f"{fmt(c['ratio'], 1)}× | {fmt(c['tandem_p99_checkout_ms'], 2)} | "
@@ -1041,13 +1084,17 @@ def main(argv=None):
             with machine.lock("postgres start"):
                 pg.start()
             pg_runs = []
-            for c in p["pg_clients"]:
-                pg_runs.append(pg.pgbench(machine, f"pg-{c}", c, p["pg_seconds"], 20, quiet_wait))
-            for c in p["pg_single_clients"]:
-                pg_runs.append(pg.pgbench(machine, f"pg-1sku-{c}", c, p["pg_seconds"], 1,
-                                          quiet_wait))
+            for workload, prefix in (("checkout", "pg"), ("session", "pg-session")):
+                for c in p["pg_clients"]:
+                    pg_runs.append(pg.pgbench(machine, f"{prefix}-{c}", c, p["pg_seconds"], 20,
+                                              workload, quiet_wait))
+                for c in p["pg_single_clients"]:
+                    pg_runs.append(pg.pgbench(machine, f"{prefix}-1sku-{c}", c, p["pg_seconds"],
+                                              1, workload, quiet_wait))
             results["postgres"] = {"version": pg.version, "settings": pg.settings(),
-                                   "script": PG_SCRIPT.format(skus=20), "runs": pg_runs}
+                                   "scripts": {w: t.format(skus=20)
+                                               for w, t in PG_SCRIPTS.items()},
+                                   "runs": pg_runs, "session_counts": pg.session_counts()}
             pg.stop()
             pg = None
             comparison = []
@@ -1059,6 +1106,7 @@ def main(argv=None):
                 if t and r["tps"]:
                     comparison.append({
                         "clients": r["clients"], "hot_skus": r["hot_skus"],
+                        "conventional_workload": r["workload"],
                         "tandem_checkouts_per_second": t["checkouts_per_second"],
                         "conventional_checkouts_per_second": r["tps"],
                         "ratio": t["checkouts_per_second"] / r["tps"],

@@ -86,9 +86,17 @@ def test_summary_and_postgres(quick):
     pg = results["postgres"]
     if "skipped" not in pg:
         assert pg["runs"] and pg["runs"][0]["transactions"] > 0 and pg["runs"][0]["failed"] == 0
-        # Each conventional run is set beside the flash sale on as many hot SKUs: 20, and one.
-        assert {(c["clients"], c["hot_skus"]) for c in results["comparison"]} == {(4, 20), (4, 1)}
+        # Each conventional run, in both workloads, is set beside the flash sale on as many hot
+        # SKUs: 20, and one.
+        assert {(c["clients"], c["hot_skus"], c["conventional_workload"])
+                for c in results["comparison"]} == {(4, 20, "checkout"), (4, 1, "checkout"),
+                                                    (4, 20, "session"), (4, 1, "session")}
         assert all(c["ratio"] > 0 for c in results["comparison"])
+        # The session workload ran its three steps: every checkout closed the cart it ordered.
+        counts = pg["session_counts"]
+        sessions = sum(r["transactions"] for r in pg["runs"] if r["workload"] == "session")
+        assert counts["carts_checked_out"] == counts["orders_of_a_cart"] >= sessions > 0, counts
+        assert counts["cart_lines"] >= counts["carts_checked_out"], counts
 
 
 def test_loadgen_refuses_bad_options():
