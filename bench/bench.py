@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tandem's benchmark runner (issue 4). Start it with bench/run.sh; see docs/performance.md.
 
-Full run (about 4-6 minutes, build included):
+Full run (about 7 minutes, plus the build):
   1. builds the release binary and the load generator (make build-release, target tandem-loadgen);
   2. measures the disk (fdatasync per second) and records the machine;
   3. prepares a fresh data folder: an admin account, then over HTTP (tandem-loadgen seed) four
