@@ -106,6 +106,18 @@ int main(int argc, char** argv) {
                  "Time to read a request or write its answer; idle connections close after it")
       ->envname("TANDEM_REQUEST_TIMEOUT_SECONDS")
       ->check(CLI::Range(1, 3600));
+  app.add_option("--max-connections", config.max_connections,
+                 "Open HTTP connections; a request on one more is answered 503 and closed")
+      ->envname("TANDEM_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--max-queued-requests", config.max_queued_requests,
+                 "Requests waiting for a worker thread; past it: 503 with Retry-After")
+      ->envname("TANDEM_MAX_QUEUED_REQUESTS")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  app.add_option("--max-queued-writes", config.max_queued_writes,
+                 "Writes waiting for the database writer; past it: 503 with Retry-After")
+      ->envname("TANDEM_MAX_QUEUED_WRITES")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
   app.add_option("--hold-ttl-seconds", config.hold_ttl_seconds, "Lifetime of a cart's holds")
       ->envname("TANDEM_HOLD_TTL_SECONDS")
       ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
 
 #include "tandem/api/errors.h"
 #include "tandem/api/handlers.h"
@@ -10,7 +11,8 @@
 namespace tandem::api {
 
 Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
-    : ctx_{db, clock, options, metrics_}, workers_(options.worker_threads) {
+    : ctx_{db, clock, options, metrics_},
+      workers_(options.worker_threads, options.queued_requests_max) {
   AddAccountRoutes(router_, ctx_);
   AddCatalogRoutes(router_, ctx_);
   AddInventoryRoutes(router_, ctx_);
@@ -107,11 +109,17 @@ void Api::Handle(Request& request, Respond respond) {
     }
     return;
   }
-  workers_.Submit([this, &request, route, finish = std::move(finish)] {
+  // `finish` is shared with the task: when the workers' queue is full, the task is refused
+  // and the request is answered here.
+  auto answer = std::make_shared<Respond>(std::move(finish));
+  std::function<void()> task = [this, &request, route, answer] {
     Response r;
     std::optional<Response> failed = Unexpected(request, [&] { r = route->handler(request); });
-    finish(failed ? std::move(*failed) : std::move(r));
-  });
+    (*answer)(failed ? std::move(*failed) : std::move(r));
+  };
+  if (!workers_.TrySubmit(task)) {
+    (*answer)(Problem(Status(Code::kUnavailable, "too many requests waiting; retry shortly")));
+  }
 }
 
 }  // namespace tandem::api

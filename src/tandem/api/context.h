@@ -25,6 +25,7 @@ struct ApiOptions {
   bool secure_cookies = false;  // add Secure to the session cookie (behind TLS)
   int64_t stale_after_ms = 15 * 60 * 1000;  // a store with a till is stale past this silence
   int worker_threads = kWorkerThreadsDefault;  // run the handlers that block (see WorkerPool)
+  size_t queued_requests_max = kQueuedRequestsMax;  // waiting for a worker; past it: 503
 };
 
 struct ApiContext {

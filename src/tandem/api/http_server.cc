@@ -45,6 +45,7 @@ struct Shared {
   std::atomic<uint64_t> next_id{0};
   std::string id_prefix;
   std::chrono::seconds request_time{kRequestSecondsMax};
+  int connections_max = kConnectionsMax;
 
   std::string NextRequestId() {
     std::string id = id_prefix;
@@ -143,7 +144,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       return SendError(Status(Code::kMalformedRequest, "malformed HTTP request"), request_id);
     }
-    if (shared_.connections.load() > kConnectionsMax) {
+    if (shared_.connections.load() > shared_.connections_max) {
       return SendError(Status(Code::kUnavailable, "too many connections; retry shortly"),
                        request_id);
     }
@@ -237,6 +238,7 @@ class HttpServer::Impl {
     shared_.handler = std::move(handler);
     shared_.id_prefix = RandomCode(6);
     shared_.request_time = std::chrono::seconds(options_.request_seconds);
+    shared_.connections_max = options_.connections_max;
   }
 
   Status Start() {

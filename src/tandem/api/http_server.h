@@ -24,6 +24,8 @@ struct ServerOptions {
   // Reading a request, and writing its answer, must each end within this; an idle keep-alive
   // connection is closed after it too.
   int request_seconds = kRequestSecondsMax;
+  // Open connections; a request on one past it is answered 503 and its connection closed.
+  int connections_max = kConnectionsMax;
 };
 
 // Answers a request through Respond, at once or later from any thread; the request stays valid

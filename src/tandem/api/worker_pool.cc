@@ -4,7 +4,7 @@
 
 namespace tandem::api {
 
-WorkerPool::WorkerPool(int threads) {
+WorkerPool::WorkerPool(int threads, size_t queued_max) : queued_max_(queued_max) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this] {
       pthread_setname_np(pthread_self(), "tandem-worker");
@@ -22,12 +22,14 @@ WorkerPool::~WorkerPool() {
   for (auto& t : threads_) t.join();
 }
 
-void WorkerPool::Submit(std::function<void()> task) {
+bool WorkerPool::TrySubmit(std::function<void()>& task) {
   {
     std::lock_guard lock(mu_);
+    if (tasks_.size() >= queued_max_) return false;
     tasks_.push_back(std::move(task));
   }
   cv_.notify_one();
+  return true;
 }
 
 void WorkerPool::Loop() {

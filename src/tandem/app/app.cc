@@ -56,7 +56,10 @@ Result<std::unique_ptr<storage::Database>> OpenDatabase(const Config& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Status(Code::kUnavailable, "cannot create " + config.data_dir + ": " + ec.message());
-  return storage::sqlite::OpenSqlite({DatabasePath(config), true});
+  storage::sqlite::SqliteOptions options;
+  options.path = DatabasePath(config);
+  options.write_queue_max = static_cast<size_t>(config.max_queued_writes);
+  return storage::sqlite::OpenSqlite(options);
 }
 
 Result<int> SweepExpiredHolds(storage::Database& db, const Clock& clock) {
@@ -87,6 +90,7 @@ int Serve(const Config& config) {
   options.hold_ttl_ms = config.hold_ttl_seconds * 1000;
   options.stale_after_ms = config.stale_after_seconds * 1000;
   options.worker_threads = config.threads > 0 ? config.threads : kWorkerThreadsDefault;
+  options.queued_requests_max = static_cast<size_t>(config.max_queued_requests);
   api::Api api(**db, clock, options);
   api::ServerOptions server_options;
   server_options.host = config.listen.substr(0, colon);
@@ -98,6 +102,7 @@ int Serve(const Config& config) {
           ? config.io_threads
           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
   server_options.request_seconds = config.request_timeout_seconds;
+  server_options.connections_max = config.max_connections;
   api::HttpServer server(server_options, [&api](api::Request& r, api::Respond respond) {
     api.Handle(r, std::move(respond));
   });

@@ -21,6 +21,10 @@ struct Config {
   int threads = 0;     // worker threads; 0: kWorkerThreadsDefault
   int io_threads = 0;  // 0: one per core but one (at least one)
   int request_timeout_seconds = kRequestSecondsMax;
+  // Overload: past these a request is answered 503 with Retry-After at once.
+  int max_connections = kConnectionsMax;
+  int64_t max_queued_requests = kQueuedRequestsMax;  // waiting for a worker thread
+  int64_t max_queued_writes = kWriteQueueMax;        // waiting for the writer
   int64_t hold_ttl_seconds = 900;
   int64_t hold_sweep_ms = 1000;
   int64_t check_interval_seconds = 300;  // the server runs `tandem check` this often

@@ -38,8 +38,11 @@ inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;
 inline constexpr int64_t kRelatedOrderWindowSeconds = 30 * 60;
 inline constexpr int kHoldSweepBatchMax = 1000;
 inline constexpr int kWriteBatchMax = 256;    // transactions folded into one commit
-inline constexpr size_t kWriteQueueMax = 4096;  // writes waiting; past it: 503 + Retry-After
-inline constexpr int kConnectionsMax = 10'000;  // open HTTP connections; past it: 503 and close
+// Overload (each the default of a `tandem serve` option): past these, a request is answered 503
+// with Retry-After at once instead of waiting, and no queue grows without bound.
+inline constexpr size_t kWriteQueueMax = 4096;    // writes waiting for the writer
+inline constexpr int kConnectionsMax = 10'000;    // open HTTP connections; past it: 503 and close
+inline constexpr size_t kQueuedRequestsMax = 1024;  // requests waiting for a worker thread
 // Threads for the handlers that wait (reads, staff writes); the flash-sale path does not wait
 // for its write and runs on the I/O threads (one per core but one by default).
 inline constexpr int kWorkerThreadsDefault = 64;

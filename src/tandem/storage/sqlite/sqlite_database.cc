@@ -93,11 +93,12 @@ Status RunGuarded(const TxFunction& fn, Tx& tx) {
 
 class SqliteDatabase final : public Database {
  public:
-  SqliteDatabase(std::string path, bool durable, std::unique_ptr<Connection> writer,
+  SqliteDatabase(const SqliteOptions& options, std::unique_ptr<Connection> writer,
                  std::unique_ptr<Connection> checkpointer)
-      : path_(std::move(path)),
+      : path_(options.path),
         wal_path_(path_ + "-wal"),
-        durable_(durable),
+        durable_(options.durable),
+        write_queue_max_(options.write_queue_max),
         writer_(std::move(writer)),
         cache_(*writer_),
         checkpointer_(std::move(checkpointer)) {
@@ -146,7 +147,7 @@ class SqliteDatabase final : public Database {
       std::lock_guard lock(mu_);
       if (stopping_) {
         refused = Status(Code::kUnavailable, "the database is closing");
-      } else if (queue_.size() >= kWriteQueueMax) {
+      } else if (queue_.size() >= write_queue_max_) {
         refused = Status(Code::kUnavailable, "too many writes waiting; retry shortly");
       } else {
         queue_.push_back(std::move(job));
@@ -436,6 +437,7 @@ class SqliteDatabase final : public Database {
   const std::string path_;
   const std::string wal_path_;
   const bool durable_;
+  const size_t write_queue_max_;
   std::unique_ptr<Connection> writer_;  // only the writer thread touches it after construction
   ReferenceCache cache_;                // the writer's, like writer_
   uint64_t batch_mark_ = 0;             // cache_.writes() when the open transaction began
@@ -478,8 +480,7 @@ Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
     std::unique_ptr<Connection> checkpointer = Connection::Open(options.path, false);
     if (!options.durable) checkpointer->ExecScript("PRAGMA synchronous=OFF");
     return std::unique_ptr<Database>(
-        new SqliteDatabase(options.path, options.durable, std::move(writer),
-                           std::move(checkpointer)));
+        new SqliteDatabase(options, std::move(writer), std::move(checkpointer)));
   } catch (const SqliteError& e) {
     return Status(Code::kUnavailable, e.what());
   }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "tandem/base/limits.h"
 #include "tandem/base/result.h"
 #include "tandem/storage/database.h"
 
@@ -23,6 +24,8 @@ struct SqliteOptions {
   bool apply_migrations = true;
   // false: synchronous=OFF, for simulations that never survive a crash. Never for serving.
   bool durable = true;
+  // Writes waiting for the writer; past it a write is refused at once (kUnavailable: 503).
+  size_t write_queue_max = kWriteQueueMax;
 };
 
 // Opens the database, applies pending migrations and starts the writer, sync and checkpoint
