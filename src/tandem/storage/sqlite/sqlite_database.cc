@@ -370,8 +370,9 @@ class SqliteDatabase final : public Database {
   }
 
   // The commit wrote the batch to the WAL without waiting for the disk (synchronous=NORMAL);
-  // the sync thread answers its jobs once an fdatasync that began after the commit returned, so
-  // the writer runs the next batch meanwhile and no thread holds the write lock during a sync.
+  // the sync thread answers its kept jobs once an fdatasync that began after the commit returned
+  // (its refused jobs before that sync), so the writer runs the next batch meanwhile and no thread
+  // holds the write lock during a sync.
   void Acknowledge(Batch jobs, std::vector<Status> results) {
     if (!durable_) {
       for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->done(results[i]);
@@ -393,15 +394,24 @@ class SqliteDatabase final : public Database {
         if (unsynced_.empty()) return;  // stopping and drained
         due.swap(unsynced_);
       }
-      // Only kept writes changed the WAL; batches that were all refused need no sync.
-      bool any_kept = std::any_of(due.begin(), due.end(), [](const Committed& c) {
-        return std::any_of(c.results.begin(), c.results.end(),
-                           [](const Status& r) { return r.ok(); });
-      });
-      Status synced = any_kept ? SyncWal() : Status::Ok();
+      // Refused writes changed nothing: they are answered before the sync (a sold-out SKU's
+      // 409 does not wait for the disk), as readers too may see a commit whose sync is under
+      // way. Only kept writes changed the WAL; batches that were all refused need no sync.
+      bool any_kept = false;
       for (Committed& c : due) {
         for (size_t i = 0; i < c.jobs.size(); ++i) {
-          c.jobs[i]->done(c.results[i].ok() ? synced : c.results[i]);
+          if (c.results[i].ok()) {
+            any_kept = true;
+          } else {
+            c.jobs[i]->done(c.results[i]);
+          }
+        }
+      }
+      if (!any_kept) continue;
+      Status synced = SyncWal();
+      for (Committed& c : due) {
+        for (size_t i = 0; i < c.jobs.size(); ++i) {
+          if (c.results[i].ok()) c.jobs[i]->done(synced);
         }
       }
     }

@@ -5,7 +5,8 @@
 // runs again with a savepoint per write (see RunBatch). Every caller is answered only after the
 // commit that holds its write is durable: the writer commits without waiting for the disk
 // (synchronous=NORMAL) and a sync thread answers a batch once an fdatasync of the WAL that began
-// after its commit has returned. Reads use a pool of connections on WAL snapshots and never wait
+// after its commit has returned; a refused write, which changed nothing, is answered when its
+// batch has committed, before that sync. Reads use a pool of connections on WAL snapshots and never wait
 // for the writer. Correctness does not depend on the single writer: the stores use conditional
 // updates. Thread-safe.
 #pragma once

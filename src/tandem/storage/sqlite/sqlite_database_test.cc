@@ -4,13 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "tandem/base/limits.h"
 #include "tandem/inventory/adjust.h"
@@ -360,11 +363,40 @@ TEST_F(SqliteDatabaseTest, AsyncWritesAreAnsweredAfterTheirCommitInQueueOrder) {
   }
 }
 
+// Holds the writer thread inside a write until released, so that the writes queued meanwhile
+// wait together (and then run in one batch).
+class HeldWriter {
+ public:
+  HeldWriter(Database& db, WriteDone done) {
+    db.WriteAsync(
+        [this](Tx&) {
+          started_ = true;
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [this] { return released_; });
+          return Status::Ok();
+        },
+        std::move(done));
+    while (!started_) std::this_thread::yield();
+  }
+  ~HeldWriter() { Release(); }
+
+  void Release() {
+    {
+      std::lock_guard lock(mu_);
+      released_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  std::atomic<bool> started_{false};
+};
+
 // Past kWriteQueueMax waiting writes, a write is refused at once (503 upstream), not queued.
 TEST_F(SqliteDatabaseTest, AFullWriteQueueRefusesAtOnceAndTheRestComplete) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
   std::atomic<int> ok{0}, refused{0};
   auto count = [&](Status s) {
     if (s.ok()) {
@@ -373,17 +405,7 @@ TEST_F(SqliteDatabaseTest, AFullWriteQueueRefusesAtOnceAndTheRestComplete) {
       refused++;
     }
   };
-  // The first write holds the writer thread until released; the queue then fills.
-  std::atomic<bool> started{false};
-  db_->WriteAsync(
-      [&](Tx&) {
-        started = true;
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return release; });
-        return Status::Ok();
-      },
-      count);
-  while (!started) std::this_thread::yield();
+  HeldWriter held(*db_, count);  // the queue then fills
   const int extra = 10;
   for (size_t i = 0; i < kWriteQueueMax + extra; ++i) {
     db_->WriteAsync([](Tx& tx) {
@@ -392,15 +414,40 @@ TEST_F(SqliteDatabaseTest, AFullWriteQueueRefusesAtOnceAndTheRestComplete) {
     }, count);
   }
   EXPECT_EQ(refused.load(), extra);  // answered before WriteAsync returned
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  cv.notify_all();
+  held.Release();
   for (int i = 0; i < 6000 && ok.load() < static_cast<int>(kWriteQueueMax) + 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(ok.load(), static_cast<int>(kWriteQueueMax) + 1);
+}
+
+// A refused write changed nothing, so its answer does not wait for the sync that makes the kept
+// writes of its batch durable (a sold-out SKU's 409 comes sooner): it is answered before them.
+TEST_F(SqliteDatabaseTest, ARefusedWriteIsAnsweredBeforeTheKeptWritesOfItsBatch) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> answers;
+  auto answer = [&](std::string name) {
+    return [&, name](Status) {
+      std::lock_guard lock(mu);
+      answers.push_back(name);
+      cv.notify_all();
+    };
+  };
+  HeldWriter held(*db_, answer("held"));
+  db_->WriteAsync([](Tx& tx) {
+    tx.PutSetting("kept", "1");
+    return Status::Ok();
+  }, answer("kept"));
+  db_->WriteAsync([](Tx&) { return Status(Code::kInsufficientStock, "sold out"); },
+                  answer("refused"));
+  held.Release();
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return answers.size() == 3; }));
+  auto at = [&](const std::string& name) {
+    return std::find(answers.begin(), answers.end(), name) - answers.begin();
+  };
+  EXPECT_LT(at("refused"), at("kept"));
 }
 
 TEST_F(SqliteDatabaseTest, AThrowingWriteIsRolledBackAndReportedAsInternal) {
