@@ -619,26 +619,27 @@ class Postgres:
                     "-v", "ON_ERROR_STOP=1", "-q", "-d", "postgres", "-c", sql], timeout=120,
                    capture=True)
 
+    def query(self, sql):
+        """One query's rows, unaligned: its output's text."""
+        return run([self.tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                    "-At", "-d", "postgres", "-c", sql], timeout=60, capture=True).stdout
+
     def session_counts(self):
         """What the session workload left: carts, carts checked out, lines, orders of a cart."""
-        r = run([self.tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                 "-At", "-d", "postgres", "-c",
-                 "SELECT (SELECT count(*) FROM carts), (SELECT count(*) FROM carts WHERE NOT open),"
-                 " (SELECT count(*) FROM cart_lines),"
-                 " (SELECT count(*) FROM orders WHERE cart_id IS NOT NULL)"],
-                timeout=60, capture=True)
-        carts, closed, lines, orders = (int(x) for x in r.stdout.strip().split("|"))
+        out = self.query(
+            "SELECT (SELECT count(*) FROM carts), (SELECT count(*) FROM carts WHERE NOT open),"
+            " (SELECT count(*) FROM cart_lines),"
+            " (SELECT count(*) FROM orders WHERE cart_id IS NOT NULL)")
+        carts, closed, lines, orders = (int(x) for x in out.strip().split("|"))
         return {"carts": carts, "carts_checked_out": closed, "cart_lines": lines,
                 "orders_of_a_cart": orders}
 
     def settings(self):
-        r = run([self.tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                 "-At", "-d", "postgres", "-c",
-                 "SELECT name || '=' || setting || coalesce(unit, '') FROM pg_settings WHERE "
-                 "name IN ('fsync','synchronous_commit','wal_sync_method','shared_buffers',"
-                 "'max_connections','full_page_writes','server_version') ORDER BY 1"],
-                timeout=60, capture=True)
-        return dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
+        out = self.query(
+            "SELECT name || '=' || setting || coalesce(unit, '') FROM pg_settings WHERE "
+            "name IN ('fsync','synchronous_commit','wal_sync_method','shared_buffers',"
+            "'max_connections','full_page_writes','server_version') ORDER BY 1")
+        return dict(line.split("=", 1) for line in out.split() if "=" in line)
 
     def pgbench(self, machine, name, clients, seconds, skus, workload, quiet_wait=0):
         script = os.path.join(self.dir, f"{name}.sql")
