@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -162,38 +163,45 @@ class Pipeline {
 };
 
 // The whole checkout as the server runs it (cart, hold, checkout in one durable write), with
-// up to `range(0)` queued.
+// between half and all of `range(0)` queued. The last iteration waits for every answer, so the
+// writes still in flight are timed too.
 void BM_CheckoutPipelined(benchmark::State& state) {
   Fixture& f = Shared();
   Pipeline pipeline(f.db(), state.range(0));
   int n = 0;
+  benchmark::IterationCount done = 0;
   for (auto _ : state) {
     pipeline.Submit([&f, sku = Fixture::Sku(n++ % kHotSkus)](storage::Tx& tx) -> Status {
       auto ctx = f.Ctx(tx);
       return WholeCheckout(f, ctx, sku);
     });
+    if (++done == state.max_iterations) pipeline.Drain();
   }
-  pipeline.Drain();
   state.SetItemsProcessed(state.iterations());
 }
 
 // The checkout alone, as the server's checkout request runs it: a cart holding one unit is read
-// by id and checked out, each in a durable write of its own, up to `range(0)` queued. The carts
-// and their holds are made (durably, untimed) in rounds of kCartsPerRound just before their
-// checkouts, as a flash sale makes them seconds before: carts made long before would have their
-// pages out of the writer's cache.
+// by id and checked out, each in a durable write of its own, between half and all of `range(0)`
+// queued. The carts and their holds are made (durably, untimed) in rounds of at most
+// kCartsPerRound just before their checkouts, as a flash sale makes them seconds before: carts
+// made long before would have their pages out of the writer's cache. Each round's checkouts are
+// waited for before the next round is made (timed: they are checkouts).
 void BM_CheckoutOfHeldCarts(benchmark::State& state) {
-  constexpr size_t kCartsPerRound = 20'000;
+  constexpr benchmark::IterationCount kCartsPerRound = 20'000;
   Fixture& f = Shared();
   Pipeline pipeline(f.db(), state.range(0));
   std::vector<int64_t> carts;
   size_t next = 0;
   int n = 0;
+  benchmark::IterationCount done = 0;
   for (auto _ : state) {
     if (next == carts.size()) {
       pipeline.Drain();
       state.PauseTiming();
-      carts.assign(kCartsPerRound, 0);
+      // No more carts than the iterations left: none is left holding stock after the run.
+      carts.assign(static_cast<size_t>(std::min<benchmark::IterationCount>(
+                       kCartsPerRound, state.max_iterations - done)),
+                   0);
       next = 0;
       for (int64_t& id : carts) {
         pipeline.Submit([&f, &id, sku = Fixture::Sku(n++ % kHotSkus)](storage::Tx& tx) {
@@ -210,8 +218,8 @@ void BM_CheckoutOfHeldCarts(benchmark::State& state) {
       auto ctx = f.Ctx(tx);
       return orders::Checkout(ctx, id, Delivery(f.NextEmail())).status();
     });
+    if (++done == state.max_iterations) pipeline.Drain();
   }
-  pipeline.Drain();
   state.SetItemsProcessed(state.iterations());
 }
 

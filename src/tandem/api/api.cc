@@ -66,6 +66,14 @@ std::optional<Response> Api::Unexpected(Request& request, const std::function<vo
   }
 }
 
+bool Api::UnavailableLogDue() {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  int64_t last = last_unavailable_log_ms_.load();
+  return now_ms - last >= 1000 && last_unavailable_log_ms_.compare_exchange_strong(last, now_ms);
+}
+
 void Api::Handle(Request& request, Respond respond) {
   auto start = std::chrono::steady_clock::now();
   Router::Match match = router_.Find(request);
@@ -78,7 +86,9 @@ void Api::Handle(Request& request, Respond respond) {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_.Record(*route_name, r.status, seconds);
-    if (r.status >= 500) {
+    // 503s (overload, mostly) are logged at most one a second: a line per refusal would cost the
+    // most exactly when the server is busiest. The metrics count them all.
+    if (r.status >= 500 && (r.status != 503 || UnavailableLogDue())) {
       spdlog::warn("request_id={} {} {} -> {} ({:.1f} ms): {}", request.request_id,
                    request.method, request.path, r.status, seconds * 1000,
                    r.log_detail.empty() ? r.body : r.log_detail);

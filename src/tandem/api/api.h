@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,12 +32,16 @@ class Api {
  private:
   // Runs a handler; what it throws becomes a 500 answer (logged and counted), else nothing.
   std::optional<Response> Unexpected(Request& request, const std::function<void()>& run);
+  // True at most once a second: whether this 503 is logged at warn level.
+  bool UnavailableLogDue();
 
   Metrics metrics_;
   ApiContext ctx_;
   Router router_;
   std::atomic<bool> ready_{false};
   std::atomic<uint64_t> unexpected_errors_{0};
+  // Steady-clock ms of the last 503 logged at warn level (UnavailableLogDue).
+  std::atomic<int64_t> last_unavailable_log_ms_{INT64_MIN / 2};
   WorkerPool workers_;  // last: its threads stop first
 };
 

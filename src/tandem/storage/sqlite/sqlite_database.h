@@ -6,7 +6,9 @@
 // commit that holds its write is durable: the writer commits without waiting for the disk
 // (synchronous=NORMAL) and a sync thread answers a batch once an fdatasync of the WAL that began
 // after its commit has returned; a refused write, which changed nothing, is answered when its
-// batch has committed, before that sync. Reads use a pool of connections on WAL snapshots and never wait
+// batch has committed, before that sync. So a refusal may rest on a kept write that is not yet
+// durable (a unit sold in the same batch): if that sync then fails, the kept write is answered
+// kUnavailable and the refusal stands, as a reader may have seen that write too. Reads use a pool of connections on WAL snapshots and never wait
 // for the writer. Correctness does not depend on the single writer: the stores use conditional
 // updates. Thread-safe.
 #pragma once

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -364,35 +365,39 @@ TEST_F(SqliteDatabaseTest, AsyncWritesAreAnsweredAfterTheirCommitInQueueOrder) {
 }
 
 // Holds the writer thread inside a write until released, so that the writes queued meanwhile
-// wait together (and then run in one batch).
+// wait together (and then run in one batch). Its state is shared with the held write, which may
+// still be waking up when the test ends.
 class HeldWriter {
  public:
-  HeldWriter(Database& db, WriteDone done) {
+  HeldWriter(Database& db, WriteDone done) : gate_(std::make_shared<Gate>()) {
     db.WriteAsync(
-        [this](Tx&) {
-          started_ = true;
-          std::unique_lock lock(mu_);
-          cv_.wait(lock, [this] { return released_; });
+        [gate = gate_](Tx&) {
+          gate->started = true;
+          std::unique_lock lock(gate->mu);
+          gate->cv.wait(lock, [&] { return gate->released; });
           return Status::Ok();
         },
         std::move(done));
-    while (!started_) std::this_thread::yield();
+    while (!gate_->started) std::this_thread::yield();
   }
   ~HeldWriter() { Release(); }
 
   void Release() {
     {
-      std::lock_guard lock(mu_);
-      released_ = true;
+      std::lock_guard lock(gate_->mu);
+      gate_->released = true;
     }
-    cv_.notify_all();
+    gate_->cv.notify_all();
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool released_ = false;
-  std::atomic<bool> started_{false};
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    std::atomic<bool> started{false};
+  };
+  std::shared_ptr<Gate> gate_;
 };
 
 // Past kWriteQueueMax waiting writes, a write is refused at once (503 upstream), not queued.
@@ -424,14 +429,18 @@ TEST_F(SqliteDatabaseTest, AFullWriteQueueRefusesAtOnceAndTheRestComplete) {
 // A refused write changed nothing, so its answer does not wait for the sync that makes the kept
 // writes of its batch durable (a sold-out SKU's 409 comes sooner): it is answered before them.
 TEST_F(SqliteDatabaseTest, ARefusedWriteIsAnsweredBeforeTheKeptWritesOfItsBatch) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> answers;
-  auto answer = [&](std::string name) {
-    return [&, name](Status) {
-      std::lock_guard lock(mu);
-      answers.push_back(name);
-      cv.notify_all();
+  // Shared with the answers, which may still come if an assertion ends the test early.
+  struct Answers {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> names;
+  };
+  auto answers = std::make_shared<Answers>();
+  auto answer = [answers](std::string name) {
+    return [answers, name](Status) {
+      std::lock_guard lock(answers->mu);
+      answers->names.push_back(name);
+      answers->cv.notify_all();
     };
   };
   HeldWriter held(*db_, answer("held"));
@@ -442,10 +451,12 @@ TEST_F(SqliteDatabaseTest, ARefusedWriteIsAnsweredBeforeTheKeptWritesOfItsBatch)
   db_->WriteAsync([](Tx&) { return Status(Code::kInsufficientStock, "sold out"); },
                   answer("refused"));
   held.Release();
-  std::unique_lock lock(mu);
-  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return answers.size() == 3; }));
+  std::unique_lock lock(answers->mu);
+  ASSERT_TRUE(answers->cv.wait_for(lock, std::chrono::seconds(60),
+                                   [&] { return answers->names.size() == 3; }));
   auto at = [&](const std::string& name) {
-    return std::find(answers.begin(), answers.end(), name) - answers.begin();
+    return std::find(answers->names.begin(), answers->names.end(), name) -
+           answers->names.begin();
   };
   EXPECT_LT(at("refused"), at("kept"));
 }
