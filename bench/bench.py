@@ -615,18 +615,14 @@ class Postgres:
         self.psql(PG_SCHEMA)
 
     def psql(self, sql):
+        """Runs `sql` (stopping at the first error); returns its rows, unaligned, as text."""
         return run([self.tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                    "-v", "ON_ERROR_STOP=1", "-q", "-d", "postgres", "-c", sql], timeout=120,
-                   capture=True)
-
-    def query(self, sql):
-        """One query's rows, unaligned: its output's text."""
-        return run([self.tool("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                    "-At", "-d", "postgres", "-c", sql], timeout=60, capture=True).stdout
+                    "-v", "ON_ERROR_STOP=1", "-q", "-At", "-d", "postgres", "-c", sql],
+                   timeout=120, capture=True).stdout
 
     def session_counts(self):
         """What the session workload left: carts, carts checked out, lines, orders of a cart."""
-        out = self.query(
+        out = self.psql(
             "SELECT (SELECT count(*) FROM carts), (SELECT count(*) FROM carts WHERE NOT open),"
             " (SELECT count(*) FROM cart_lines),"
             " (SELECT count(*) FROM orders WHERE cart_id IS NOT NULL)")
@@ -635,7 +631,7 @@ class Postgres:
                 "orders_of_a_cart": orders}
 
     def settings(self):
-        out = self.query(
+        out = self.psql(
             "SELECT name || '=' || setting || coalesce(unit, '') FROM pg_settings WHERE "
             "name IN ('fsync','synchronous_commit','wal_sync_method','shared_buffers',"
             "'max_connections','full_page_writes','server_version') ORDER BY 1")

@@ -44,12 +44,6 @@ def bursts_until_refused(port, raw_request, ok_status):
     raise AssertionError(f"{ROUNDS} bursts of {BURST} never met the bound")
 
 
-def healthz(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        return read_http_response(s)[0]
-
-
 def test_a_request_past_max_connections_is_answered_503_and_closed(server_factory):
     srv = server_factory(["--max-connections", "3"], staff=False)
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -71,7 +65,7 @@ def test_a_request_past_max_connections_is_answered_503_and_closed(server_factor
             s.close()
     # Once they are closed, new connections are served again.
     deadline = time.monotonic() + 20
-    while healthz(srv.port) != 200:
+    while srv.req("GET", "/healthz")[0] != 200:
         assert time.monotonic() < deadline, "connections were not counted down after closing"
         time.sleep(0.1)
 
@@ -90,7 +84,7 @@ def test_blocking_requests_past_max_queued_requests_are_answered_503(server_fact
         assert_unavailable(a)
     # Afterwards both kinds of route serve: the workers' (a search) and the I/O threads'.
     assert srv.req("GET", "/api/v1/products")[0] == 200
-    assert healthz(srv.port) == 200
+    assert srv.req("GET", "/healthz")[0] == 200
     # 503s are logged at most one a second (the metrics count them all).
     with open(srv.stderr_path, encoding="utf-8", errors="replace") as f:
         logged = sum(1 for line in f if "-> 503" in line)

@@ -28,6 +28,42 @@ namespace {
 
 constexpr int64_t kTtlMs = 60'000;
 
+// Holds the writer thread inside a write until released, so that the writes queued meanwhile
+// wait together (and then run in one batch). Its state is shared with the held write, which may
+// still be waking up when the test ends.
+class HeldWriter {
+ public:
+  HeldWriter(Database& db, WriteDone done) : gate_(std::make_shared<Gate>()) {
+    db.WriteAsync(
+        [gate = gate_](Tx&) {
+          gate->started = true;
+          std::unique_lock lock(gate->mu);
+          gate->cv.wait(lock, [&] { return gate->released; });
+          return Status::Ok();
+        },
+        std::move(done));
+    while (!gate_->started) std::this_thread::yield();
+  }
+  ~HeldWriter() { Release(); }
+
+  void Release() {
+    {
+      std::lock_guard lock(gate_->mu);
+      gate_->released = true;
+    }
+    gate_->cv.notify_all();
+  }
+
+ private:
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    std::atomic<bool> started{false};
+  };
+  std::shared_ptr<Gate> gate_;
+};
+
 class SqliteDatabaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -39,21 +75,12 @@ class SqliteDatabaseTest : public ::testing::Test {
   // Queues `fns` behind a write that holds the writer until all of them are queued, so that
   // they run as one batch; returns their outcomes in order.
   std::vector<Status> RunAsOneBatch(const std::vector<TxFunction>& fns) {
-    std::promise<void> entered, release;
-    std::shared_future<void> released = release.get_future().share();
-    db_->WriteAsync(
-        [&entered, released](Tx&) {
-          entered.set_value();
-          released.wait();
-          return Status::Ok();
-        },
-        [](Status) {});
-    entered.get_future().wait();
+    HeldWriter held(*db_, [](Status) {});
     std::vector<std::promise<Status>> outcomes(fns.size());
     for (size_t i = 0; i < fns.size(); ++i) {
       db_->WriteAsync(fns[i], [&outcomes, i](Status s) { outcomes[i].set_value(std::move(s)); });
     }
-    release.set_value();
+    held.Release();
     std::vector<Status> out;
     for (auto& o : outcomes) out.push_back(o.get_future().get());
     return out;
@@ -363,42 +390,6 @@ TEST_F(SqliteDatabaseTest, AsyncWritesAreAnsweredAfterTheirCommitInQueueOrder) {
     EXPECT_TRUE(visible[i]) << i;
   }
 }
-
-// Holds the writer thread inside a write until released, so that the writes queued meanwhile
-// wait together (and then run in one batch). Its state is shared with the held write, which may
-// still be waking up when the test ends.
-class HeldWriter {
- public:
-  HeldWriter(Database& db, WriteDone done) : gate_(std::make_shared<Gate>()) {
-    db.WriteAsync(
-        [gate = gate_](Tx&) {
-          gate->started = true;
-          std::unique_lock lock(gate->mu);
-          gate->cv.wait(lock, [&] { return gate->released; });
-          return Status::Ok();
-        },
-        std::move(done));
-    while (!gate_->started) std::this_thread::yield();
-  }
-  ~HeldWriter() { Release(); }
-
-  void Release() {
-    {
-      std::lock_guard lock(gate_->mu);
-      gate_->released = true;
-    }
-    gate_->cv.notify_all();
-  }
-
- private:
-  struct Gate {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool released = false;
-    std::atomic<bool> started{false};
-  };
-  std::shared_ptr<Gate> gate_;
-};
 
 // Past kWriteQueueMax waiting writes, a write is refused at once (503 upstream), not queued.
 TEST_F(SqliteDatabaseTest, AFullWriteQueueRefusesAtOnceAndTheRestComplete) {
