@@ -323,7 +323,7 @@ class SqliteDatabase final : public Database {
       for (auto& job : batch) job->done(Status(Code::kUnavailable, e.what()));
       return Pass::kAnswered;
     }
-    SqliteTx tx(*writer_, &cache_);
+    SqliteTx tx(*writer_, &cache_, &recent_orders_);
     for (size_t i = 0; i < batch.size(); ++i) {
       const uint64_t job_mark = cache_.writes();
       try {
@@ -450,6 +450,7 @@ class SqliteDatabase final : public Database {
   const size_t write_queue_max_;
   std::unique_ptr<Connection> writer_;  // only the writer thread touches it after construction
   ReferenceCache cache_;                // the writer's, like writer_
+  RecentOrders recent_orders_;          // the writer's, like writer_
   uint64_t batch_mark_ = 0;             // cache_.writes() when the open transaction began
   int guarded_batches_left_ = 0;        // batches still to run with a savepoint per job
   std::mutex mu_;

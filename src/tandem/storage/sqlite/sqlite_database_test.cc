@@ -20,6 +20,7 @@
 #include "tandem/inventory/adjust.h"
 #include "tandem/orders/service.h"
 #include "tandem/storage/sqlite/connection.h"
+#include "tandem/storage/sqlite/recent_orders.h"
 #include "testing/temp_dir.h"
 #include "testing/fake_clock.h"
 
@@ -166,12 +167,12 @@ class SqliteDatabaseTest : public ::testing::Test {
     });
   }
 
-  Result<orders::Order> Checkout(int64_t cart) {
+  Result<orders::Order> Checkout(int64_t cart, const std::string& email = "shopper@example.my") {
     std::optional<orders::Order> order;
     Status s = db_->Write([&](Tx& tx) -> Status {
       auto ctx = Ctx(tx);
       orders::CheckoutRequest req;
-      req.email = "shopper@example.my";
+      req.email = email;
       req.address = orders::Address{"A", "1 Jalan", "", "KL", "50000", "MY", ""};
       auto r = orders::Checkout(ctx, cart, req);
       if (!r.ok()) return r.status();
@@ -617,6 +618,75 @@ TEST_F(SqliteDatabaseTest, OrdersOfOneCustomerWithinHalfAnHourAreRelated) {
   Result<orders::Order> third = Checkout(third_cart);
   ASSERT_TRUE(third.ok());
   EXPECT_TRUE(third->related_order_ids.empty());
+}
+
+TEST_F(SqliteDatabaseTest, AnOrderPlacedBeforeARestartIsRelatedToTheNextOne) {
+  Seed("SKU-R1", 5, 0);
+  int64_t first_cart = NewCart();
+  ASSERT_TRUE(Add(first_cart, "SKU-R1", 1).ok());
+  Result<orders::Order> first = Checkout(first_cart);
+  ASSERT_TRUE(first.ok());
+  db_.reset();
+  SetUp();
+  int64_t second_cart = NewCart();
+  ASSERT_TRUE(Add(second_cart, "SKU-R1", 1).ok());
+  Result<orders::Order> second = Checkout(second_cart);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->related_order_ids, std::vector<int64_t>{first->id});
+}
+
+TEST_F(SqliteDatabaseTest, AnOrderRolledBackIsNeverTakenForTheShoppersLastOne) {
+  Seed("SKU-R2", 5, 0);
+  int64_t again = NewCart();
+  ASSERT_TRUE(Add(again, "SKU-R2", 1).ok());
+  int64_t undone_id = 0;
+  Status undone = db_->Write([&](Tx& tx) -> Status {
+    auto ctx = Ctx(tx);
+    orders::CheckoutRequest req;
+    req.email = "again@example.my";
+    req.address = orders::Address{"A", "1 Jalan", "", "KL", "50000", "MY", ""};
+    auto r = orders::Checkout(ctx, again, req);
+    if (!r.ok()) return r.status();
+    undone_id = r->id;
+    return Status(Code::kConflict, "undone after the order's insert");
+  });
+  ASSERT_EQ(undone.code(), Code::kConflict);
+  // Another shopper's order takes the id the undone order had.
+  int64_t other = NewCart();
+  ASSERT_TRUE(Add(other, "SKU-R2", 1).ok());
+  Result<orders::Order> stranger = Checkout(other, "stranger@example.my");
+  ASSERT_TRUE(stranger.ok());
+  ASSERT_EQ(stranger->id, undone_id);
+  Result<orders::Order> placed = Checkout(again, "again@example.my");
+  ASSERT_TRUE(placed.ok()) << placed.status().message();
+  EXPECT_TRUE(placed->related_order_ids.empty());
+}
+
+TEST_F(SqliteDatabaseTest, RecentOrdersRemembersAtMostItsBound) {
+  Seed("SKU-R3", 5, 0);
+  std::vector<int64_t> ids;
+  for (const char* email : {"a@example.my", "b@example.my", "c@example.my"}) {
+    int64_t cart = NewCart();
+    ASSERT_TRUE(Add(cart, "SKU-R3", 1).ok());
+    Result<orders::Order> order = Checkout(cart, email);
+    ASSERT_TRUE(order.ok());
+    ids.push_back(order->id);
+  }
+  auto conn = Connection::Open(dir_.File("tandem.db"), false);
+  RecentOrders recent(2);
+  // The first lookup reads the newest two orders from the file.
+  EXPECT_EQ(recent.Candidate(*conn, "a@example.my", 0), std::nullopt);
+  EXPECT_EQ(recent.Candidate(*conn, "b@example.my", 0), ids[1]);
+  EXPECT_EQ(recent.size(), 2u);
+  // Then those added: the oldest is forgotten past the bound, a newer order replaces an older.
+  recent.Add("d@example.my", 100, clock_.NowMs() + 10);
+  EXPECT_EQ(recent.Candidate(*conn, "b@example.my", 0), std::nullopt);
+  recent.Add("c@example.my", 101, clock_.NowMs() + 20);
+  EXPECT_EQ(recent.Candidate(*conn, "c@example.my", 0), 101);
+  EXPECT_EQ(recent.Candidate(*conn, "d@example.my", 0), 100);
+  // Orders placed before the time asked are forgotten.
+  EXPECT_EQ(recent.Candidate(*conn, "d@example.my", clock_.NowMs() + 15), std::nullopt);
+  EXPECT_EQ(recent.size(), 1u);
 }
 
 TEST_F(SqliteDatabaseTest, ACheckedOutCartKeepsItsLinesButIsReadWithoutThem) {

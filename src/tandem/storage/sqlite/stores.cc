@@ -388,9 +388,8 @@ constexpr Query kListOrders{"list_orders",
 constexpr Query kRecentOrderOfCustomer{"recent_order_of_customer",
     "SELECT id FROM orders WHERE customer_id = ? AND created_ms >= ? "
     "ORDER BY created_ms DESC, id DESC LIMIT 1"};
-constexpr Query kRecentOrderOfEmail{"recent_order_of_email",
-    "SELECT id FROM orders WHERE email = ? AND created_ms >= ? "
-    "ORDER BY created_ms DESC, id DESC LIMIT 1"};
+constexpr Query kIsOrderOfEmailSince{"is_order_of_email_since",
+    "SELECT 1 FROM orders WHERE id = ? AND email = ? AND created_ms >= ?"};
 constexpr Query kLinkOrders{"link_orders",
     "INSERT INTO order_links (order_id, related_id) VALUES (?, ?) ON CONFLICT DO NOTHING"};
 constexpr Query kInsertPayment{"insert_payment",
@@ -941,6 +940,7 @@ int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
           o.totals.shipping.amount, o.totals.total.amount, o.newsletter_opt_in, o.cart_id,
           o.created_ms, o.updated_ms);
   o.id = c_.LastInsertId();
+  if (recent_) recent_->Add(o.email, o.id, o.created_ms);
   for (orders::OrderLine& l : o.lines) {
     c_.Exec(kInsertOrderLine, o.id, l.sku, l.product_id, l.name, l.options, l.image_url,
             l.unit_price.amount, l.quantity, l.line_total.amount);
@@ -1055,9 +1055,11 @@ std::optional<int64_t> SqliteOrderStore::RecentOrderOf(std::optional<int64_t> cu
     Rows r = c_.Select(kRecentOrderOfCustomer, *customer_id, since_ms);
     if (r.Next()) return r.Int(0);
   }
-  Rows r = c_.Select(kRecentOrderOfEmail, email, since_ms);
-  if (r.Next()) return r.Int(0);
-  return std::nullopt;
+  TANDEM_CHECK(recent_ != nullptr);  // orders are placed by the writer, which has one
+  std::optional<int64_t> found = recent_->Candidate(c_, email, since_ms);
+  // A candidate is confirmed: its order may have been rolled back, or be another e-mail's.
+  if (found && !c_.Select(kIsOrderOfEmailSince, *found, email, since_ms).Next()) found.reset();
+  return found;
 }
 
 void SqliteOrderStore::LinkOrders(int64_t a, int64_t b) {

@@ -4,6 +4,7 @@
 
 #include "tandem/storage/database.h"
 #include "tandem/storage/sqlite/connection.h"
+#include "tandem/storage/sqlite/recent_orders.h"
 #include "tandem/storage/sqlite/reference_cache.h"
 
 namespace tandem::storage::sqlite {
@@ -95,7 +96,10 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
 
 class SqliteOrderStore final : public orders::OrderStore {
  public:
-  explicit SqliteOrderStore(Connection& c) : c_(c) {}
+  // `recent`, the writer's, serves RecentOrderOf by e-mail (the file has no index of orders by
+  // e-mail); only a store with one may place orders.
+  explicit SqliteOrderStore(Connection& c, RecentOrders* recent = nullptr)
+      : c_(c), recent_(recent) {}
   int64_t InsertCart(const orders::Cart& cart) override;
   std::optional<orders::Cart> FindCart(int64_t id) override;
   void SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) override;
@@ -123,6 +127,7 @@ class SqliteOrderStore final : public orders::OrderStore {
 
  private:
   Connection& c_;
+  RecentOrders* recent_;
 };
 
 class SqliteAccountStore final : public customers::AccountStore {
@@ -182,11 +187,12 @@ class SqliteSyncStore final : public sync::SyncStore {
 
 class SqliteTx final : public Tx {
  public:
-  explicit SqliteTx(Connection& c, ReferenceCache* cache = nullptr)
+  explicit SqliteTx(Connection& c, ReferenceCache* cache = nullptr,
+                    RecentOrders* recent = nullptr)
       : c_(c),
         catalog_(c, cache),
         inventory_(c, cache),
-        orders_(c),
+        orders_(c, recent),
         accounts_(c),
         notify_(c),
         sync_(c) {}

@@ -1,0 +1,50 @@
+#include "tandem/storage/sqlite/recent_orders.h"
+
+#include <limits>
+#include <vector>
+
+#include "tandem/storage/sqlite/connection.h"
+
+namespace tandem::storage::sqlite {
+
+std::optional<int64_t> RecentOrders::Candidate(Connection& c, std::string_view email,
+                                               int64_t since_ms) {
+  if (!loaded_) {
+    // The orders placed since `since_ms`, newest first: by id backwards, up to the first older.
+    static constexpr Query kNewestOrders{
+        "newest_orders", "SELECT id, email, created_ms FROM orders ORDER BY id DESC"};
+    loaded_ = true;
+    std::vector<Entry> newest_first;
+    Rows r = c.Select(kNewestOrders);
+    while (newest_first.size() < orders_max_ && r.Next() && r.Int(2) >= since_ms) {
+      newest_first.push_back({Key(r.Text(1)), r.Int(0), r.Int(2)});
+    }
+    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
+      oldest_first_.push_back(*it);
+      by_email_[it->key] = *it;
+    }
+  }
+  Trim(since_ms);
+  auto it = by_email_.find(Key(email));
+  if (it == by_email_.end() || it->second.created_ms < since_ms) return std::nullopt;
+  return it->second.order_id;
+}
+
+void RecentOrders::Add(std::string_view email, int64_t order_id, int64_t created_ms) {
+  Entry entry{Key(email), order_id, created_ms};
+  oldest_first_.push_back(entry);
+  by_email_[entry.key] = entry;
+  Trim(std::numeric_limits<int64_t>::min());
+}
+
+void RecentOrders::Trim(int64_t since_ms) {
+  while (!oldest_first_.empty() &&
+         (oldest_first_.size() > orders_max_ || oldest_first_.front().created_ms < since_ms)) {
+    const Entry& old = oldest_first_.front();
+    auto it = by_email_.find(old.key);
+    if (it != by_email_.end() && it->second.order_id == old.order_id) by_email_.erase(it);
+    oldest_first_.pop_front();
+  }
+}
+
+}  // namespace tandem::storage::sqlite
