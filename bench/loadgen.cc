@@ -934,8 +934,15 @@ class Worker {
                                    "/api/v1/carts/" + id + "/items", headers, body);
     if (add.status != 201) co_return add.status;
     ++email_counter_;
-    body = "{\"email\":\"f" + shared_.nonce + "-" + std::to_string(index_) + "-" +
-           std::to_string(email_counter_) +
+    // Shoppers' e-mails are unrelated: a scrambled part first (one per session, so they do not
+    // sort in the order they come), then the run, connection and count that keep them unique.
+    char scrambled[17];
+    std::snprintf(scrambled, sizeof scrambled, "%016llx",
+                  static_cast<unsigned long long>(
+                      ((static_cast<uint64_t>(index_) << 40) ^ email_counter_) *
+                      0x9E3779B97F4A7C15ull));
+    body = "{\"email\":\"" + std::string(scrambled) + "-f" + shared_.nonce + "-" +
+           std::to_string(index_) + "-" + std::to_string(email_counter_) +
            "@bench.example.my\",\"name\":\"Flash Shopper\",\"payment_method\":"
            "\"cash_on_delivery\",\"address\":{\"name\":\"Flash Shopper\",\"line1\":\"12 Jalan "
            "Dua Belas\",\"city\":\"Kuala Lumpur\",\"postcode\":\"50450\",\"country\":\"MY\"}}";

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 
@@ -64,7 +65,13 @@ class Fixture {
   static std::string Sku(int i) { return "HOT-" + std::to_string(i); }
   // Every checkout's shopper is another, as in a flash sale (and the load generator's): the same
   // e-mail every time would link each order to the one before (order_links, two rows each).
-  std::string NextEmail() { return "shopper-" + std::to_string(shoppers_++) + "@bench.example.my"; }
+  // Their e-mails are unrelated (scrambled), not in the order they come.
+  std::string NextEmail() {
+    char name[17];
+    std::snprintf(name, sizeof name, "%016llx",
+                  static_cast<unsigned long long>(shoppers_++ * 0x9E3779B97F4A7C15ull));
+    return std::string(name) + "@bench.example.my";
+  }
   storage::Database& db() { return *db_; }
   orders::OrderContext Ctx(storage::Tx& tx) {
     return {tx.catalog(), tx.inventory(), tx.orders(), clock_.NowMs(), 15 * 60 * 1000, "bench"};
