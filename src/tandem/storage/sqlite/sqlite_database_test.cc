@@ -183,6 +183,15 @@ class SqliteDatabaseTest : public ::testing::Test {
     return std::move(*order);
   }
 
+  // A cart with `qty` of `sku`, checked out.
+  Result<orders::Order> PlaceOrder(const std::string& sku, int64_t qty,
+                                   const std::string& email = "shopper@example.my") {
+    int64_t cart = NewCart();
+    Status added = Add(cart, sku, qty);
+    if (!added.ok()) return added;
+    return Checkout(cart, email);
+  }
+
   testing::TempDir dir_{"tandem-test"};  // declared first: removed after the database closes
   testing::FakeClock clock_;
   std::unique_ptr<Database> db_;
@@ -254,9 +263,7 @@ TEST_F(SqliteDatabaseTest, ExpiredHoldsAreReleasedAndCheckoutReholdsWhenItCan) {
 
 TEST_F(SqliteDatabaseTest, CancellationGivesTheUnitsBack) {
   Seed("SKU-D", 5, 0);
-  int64_t cart = NewCart();
-  ASSERT_TRUE(Add(cart, "SKU-D", 5).ok());
-  Result<orders::Order> order = Checkout(cart);
+  Result<orders::Order> order = PlaceOrder("SKU-D", 5);
   ASSERT_TRUE(order.ok());
   EXPECT_EQ(Available("SKU-D"), 0);
   ASSERT_TRUE(db_->Write([&](Tx& tx) {
@@ -602,35 +609,25 @@ TEST_F(SqliteDatabaseTest, AdjustmentMayNotUncoverCommittedUnits) {
 
 TEST_F(SqliteDatabaseTest, OrdersOfOneCustomerWithinHalfAnHourAreRelated) {
   Seed("SKU-H", 5, 0);
-  int64_t first_cart = NewCart();
-  ASSERT_TRUE(Add(first_cart, "SKU-H", 1).ok());
-  Result<orders::Order> first = Checkout(first_cart);
+  Result<orders::Order> first = PlaceOrder("SKU-H", 1);
   ASSERT_TRUE(first.ok());
   clock_.Advance(10 * 60 * 1000);
-  int64_t second_cart = NewCart();
-  ASSERT_TRUE(Add(second_cart, "SKU-H", 1).ok());
-  Result<orders::Order> second = Checkout(second_cart);
+  Result<orders::Order> second = PlaceOrder("SKU-H", 1);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->related_order_ids, std::vector<int64_t>{first->id});
   clock_.Advance(31 * 60 * 1000);
-  int64_t third_cart = NewCart();
-  ASSERT_TRUE(Add(third_cart, "SKU-H", 1).ok());
-  Result<orders::Order> third = Checkout(third_cart);
+  Result<orders::Order> third = PlaceOrder("SKU-H", 1);
   ASSERT_TRUE(third.ok());
   EXPECT_TRUE(third->related_order_ids.empty());
 }
 
 TEST_F(SqliteDatabaseTest, AnOrderPlacedBeforeARestartIsRelatedToTheNextOne) {
   Seed("SKU-R1", 5, 0);
-  int64_t first_cart = NewCart();
-  ASSERT_TRUE(Add(first_cart, "SKU-R1", 1).ok());
-  Result<orders::Order> first = Checkout(first_cart);
+  Result<orders::Order> first = PlaceOrder("SKU-R1", 1);
   ASSERT_TRUE(first.ok());
   db_.reset();
   SetUp();
-  int64_t second_cart = NewCart();
-  ASSERT_TRUE(Add(second_cart, "SKU-R1", 1).ok());
-  Result<orders::Order> second = Checkout(second_cart);
+  Result<orders::Order> second = PlaceOrder("SKU-R1", 1);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->related_order_ids, std::vector<int64_t>{first->id});
 }
@@ -652,9 +649,7 @@ TEST_F(SqliteDatabaseTest, AnOrderRolledBackIsNeverTakenForTheShoppersLastOne) {
   });
   ASSERT_EQ(undone.code(), Code::kConflict);
   // Another shopper's order takes the id the undone order had.
-  int64_t other = NewCart();
-  ASSERT_TRUE(Add(other, "SKU-R2", 1).ok());
-  Result<orders::Order> stranger = Checkout(other, "stranger@example.my");
+  Result<orders::Order> stranger = PlaceOrder("SKU-R2", 1, "stranger@example.my");
   ASSERT_TRUE(stranger.ok());
   ASSERT_EQ(stranger->id, undone_id);
   Result<orders::Order> placed = Checkout(again, "again@example.my");
