@@ -1,5 +1,6 @@
 #include "tandem/storage/sqlite/recent_orders.h"
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -16,7 +17,8 @@ std::optional<int64_t> RecentOrders::Candidate(Connection& c, std::string_view e
     loaded_ = true;
     std::vector<Entry> newest_first;
     Rows r = c.Select(kNewestOrders);
-    while (newest_first.size() < orders_max_ && r.Next() && r.Int(2) >= since_ms) {
+    const size_t limit = std::min(orders_max_, loaded_max_);
+    while (newest_first.size() < limit && r.Next() && r.Int(2) >= since_ms) {
       newest_first.push_back({Key(r.Text(1)), r.Int(0), r.Int(2)});
     }
     for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {

@@ -657,17 +657,18 @@ TEST_F(SqliteDatabaseTest, AnOrderRolledBackIsNeverTakenForTheShoppersLastOne) {
   EXPECT_TRUE(placed->related_order_ids.empty());
 }
 
-TEST_F(SqliteDatabaseTest, RecentOrdersRemembersAtMostItsBound) {
+TEST_F(SqliteDatabaseTest, RecentOrdersReadsAndRemembersAtMostItsBounds) {
   Seed("SKU-R3", 5, 0);
   std::vector<int64_t> ids;
   for (const char* email : {"a@example.my", "b@example.my", "c@example.my"}) {
-    int64_t cart = NewCart();
-    ASSERT_TRUE(Add(cart, "SKU-R3", 1).ok());
-    Result<orders::Order> order = Checkout(cart, email);
+    Result<orders::Order> order = PlaceOrder("SKU-R3", 1, email);
     ASSERT_TRUE(order.ok());
     ids.push_back(order->id);
   }
   auto conn = Connection::Open(dir_.File("tandem.db"), false);
+  RecentOrders one_read(10, 1);
+  EXPECT_EQ(one_read.Candidate(*conn, "b@example.my", 0), std::nullopt);
+  EXPECT_EQ(one_read.Candidate(*conn, "c@example.my", 0), ids[2]);
   RecentOrders recent(2);
   // The first lookup reads the newest two orders from the file.
   EXPECT_EQ(recent.Candidate(*conn, "a@example.my", 0), std::nullopt);
