@@ -710,6 +710,55 @@ TEST_F(SqliteDatabaseTest, ACheckedOutCartKeepsItsLinesButIsReadWithoutThem) {
   EXPECT_EQ(kept.Int(0), 1);
 }
 
+// An order's timeline as read back, one line per entry.
+std::vector<std::string> TimelineText(const orders::Order& o) {
+  std::vector<std::string> out;
+  for (const auto& e : o.timeline) {
+    out.push_back(std::to_string(e.at_ms - o.created_ms) + " " + e.actor + " " + e.from + ">" +
+                  e.to + " " + e.note);
+  }
+  return out;
+}
+
+TEST_F(SqliteDatabaseTest, APlacementIsKeptInTheOrdersRowAndReadFirst) {
+  Seed("SKU-P", 5, 0);
+  Result<orders::Order> folded = PlaceOrder("SKU-P", 1);
+  Result<orders::Order> legacy = PlaceOrder("SKU-P", 1);
+  ASSERT_TRUE(folded.ok() && legacy.ok());
+  static constexpr Query kTimelineRows{"timeline_rows",
+                                       "SELECT count(*) FROM order_timeline WHERE order_id = ?"};
+  auto conn = Connection::Open(dir_.File("tandem.db"), false);
+  {
+    Rows rows = conn->Select(kTimelineRows, folded->id);
+    ASSERT_TRUE(rows.Next());
+    EXPECT_EQ(rows.Int(0), 0);
+  }
+  // An order placed before migration 11 has its placement as a row of order_timeline.
+  conn->ExecScript(("INSERT INTO order_timeline (order_id, at_ms, actor, from_status, to_status, "
+                    "note) SELECT id, created_ms, placed_by, '', placed_status, placed_note "
+                    "FROM orders WHERE id = " + std::to_string(legacy->id) + ";"
+                    "UPDATE orders SET placed_by = NULL, placed_status = NULL, placed_note = NULL "
+                    "WHERE id = " + std::to_string(legacy->id) + ";").c_str());
+  clock_.Advance(5);
+  for (int64_t id : {folded->id, legacy->id}) {
+    ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                     auto ctx = Ctx(tx);
+                     return orders::TransitionOrder(ctx, id, {orders::OrderStatus::kCancelled,
+                                                              "changed my mind", "", ""})
+                         .status();
+                   }).ok());
+  }
+  const std::vector<std::string> expected{
+      "0 test >pending_payment order placed",
+      "5 test pending_payment>cancelled changed my mind"};
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   EXPECT_EQ(TimelineText(*tx.orders().FindOrder(folded->id)), expected);
+                   EXPECT_EQ(TimelineText(*tx.orders().FindOrder(legacy->id)), expected);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(TimelineText(*folded), std::vector<std::string>{expected[0]});
+}
+
 TEST_F(SqliteDatabaseTest, OpenAllocationsOfASkuComeNewestFirstUpToTheLimit) {
   int64_t store = Seed("SKU-N", 5, 0).front();
   ASSERT_TRUE(db_->Write([&](Tx& tx) -> Status {  // another SKU at the same store

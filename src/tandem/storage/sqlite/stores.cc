@@ -350,7 +350,8 @@ constexpr Query kInsertOrder{"insert_order",
     "INSERT INTO orders (number, tracking_code, access_token_hash, customer_id, channel, email, "
     "name, phone, status, payment_method, fulfillment_method, address, location_id, service, "
     "currency, subtotal, discount, shipping, total, newsletter_opt_in, cart_id, created_ms, "
-    "updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+    "updated_ms, placed_by, placed_status, placed_note) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
 constexpr Query kInsertOrderLine{"insert_order_line",
     "INSERT INTO order_lines (order_id, sku, product_id, name, options, image_url, unit_price, "
     "quantity, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"};
@@ -361,7 +362,7 @@ constexpr Query kSelectOrder{"select_order",
     "SELECT id, number, tracking_code, access_token_hash, customer_id, channel, email, name, "
     "phone, status, payment_method, fulfillment_method, address, location_id, service, currency, "
     "subtotal, discount, shipping, total, newsletter_opt_in, carrier, tracking_number, cart_id, "
-    "created_ms, updated_ms FROM orders WHERE id = ?"};
+    "created_ms, updated_ms, placed_by, placed_status, placed_note FROM orders WHERE id = ?"};
 constexpr Query kSelectOrderIdByTracking{"select_order_id_by_tracking",
     "SELECT id FROM orders WHERE tracking_code = ?"};
 constexpr Query kSelectOrderLines{"select_order_lines",
@@ -931,6 +932,18 @@ int64_t SqliteOrderStore::NextOrderSequence(int year) {
 }
 
 int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
+  // The placement entry (migration 11) goes into the order's row; any other entry is a row.
+  const orders::TimelineEntry* placed = nullptr;
+  if (!o.timeline.empty() && o.timeline.front().from.empty() &&
+      o.timeline.front().at_ms == o.created_ms) {
+    placed = &o.timeline.front();
+  }
+  std::optional<std::string_view> placed_by, placed_status, placed_note;  // NULL: not folded
+  if (placed) {
+    placed_by = placed->actor;
+    placed_status = placed->to;
+    placed_note = placed->note;
+  }
   c_.Exec(kInsertOrder, o.number, o.tracking_code, o.access_token_hash, o.customer_id, o.channel,
           o.email, o.name, o.phone, std::string(orders::StatusName(o.status)),
           std::string(orders::PaymentMethodName(o.payment_method)),
@@ -938,7 +951,7 @@ int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
           AddressToJson(o.fulfillment.address), o.fulfillment.location_id, o.fulfillment.service,
           o.totals.total.currency, o.totals.subtotal.amount, o.totals.discount.amount,
           o.totals.shipping.amount, o.totals.total.amount, o.newsletter_opt_in, o.cart_id,
-          o.created_ms, o.updated_ms);
+          o.created_ms, o.updated_ms, placed_by, placed_status, placed_note);
   o.id = c_.LastInsertId();
   if (recent_) recent_->Add(o.email, o.id, o.created_ms);
   for (orders::OrderLine& l : o.lines) {
@@ -946,7 +959,9 @@ int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
             l.unit_price.amount, l.quantity, l.line_total.amount);
     l.id = c_.LastInsertId();
   }
-  for (const orders::TimelineEntry& e : o.timeline) AppendTimeline(o.id, e);
+  for (const orders::TimelineEntry& e : o.timeline) {
+    if (&e != placed) AppendTimeline(o.id, e);
+  }
   return o.id;
 }
 
@@ -983,6 +998,7 @@ std::optional<orders::Order> SqliteOrderStore::FindOrder(int64_t id) {
     o.cart_id = r.Int(23);
     o.created_ms = r.Int(24);
     o.updated_ms = r.Int(25);
+    if (!r.IsNull(26)) o.timeline.push_back({o.created_ms, r.Text(26), "", r.Text(27), r.Text(28)});
   }
   {
     Rows r = c_.Select(kSelectOrderLines, id);
