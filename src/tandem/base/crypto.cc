@@ -68,6 +68,20 @@ std::string TimeOrderedCode(int64_t now_ms, size_t random_length) {
   return out + RandomCode(random_length);
 }
 
+uint64_t ShortHash(std::string_view data) {
+  static const auto key = [] {
+    std::array<unsigned char, crypto_shorthash_KEYBYTES> k;
+    randombytes_buf(k.data(), k.size());
+    return k;
+  }();
+  std::array<unsigned char, crypto_shorthash_BYTES> out;
+  crypto_shorthash(out.data(), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                   key.data());
+  uint64_t h;
+  std::memcpy(&h, out.data(), sizeof h);
+  return h;
+}
+
 std::string HashToken(std::string_view token) {
   unsigned char hash[32];
   crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(token.data()),

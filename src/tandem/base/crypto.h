@@ -20,6 +20,9 @@ std::string RandomCode(size_t length);
 // of that second's part of the index), then `random_length` letters of RandomCode, which carry
 // its secrecy.
 std::string TimeOrderedCode(int64_t now_ms, size_t random_length);
+// A 64-bit keyed hash (SipHash-2-4) under a key drawn at random once per process: for hash
+// tables whose keys come from outside, so that no one can choose keys that collide.
+uint64_t ShortHash(std::string_view data);
 // Hex of a 256-bit BLAKE2b hash: what is stored in place of a token.
 std::string HashToken(std::string_view token);
 // argon2id hash string, or empty on out-of-memory.

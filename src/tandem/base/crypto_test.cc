@@ -76,3 +76,15 @@ TEST(TimeOrderedCode, LaterCodesCompareGreaterAndKeepTheirRandomPart) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+TEST(ShortHash, IsTheSameForTheSameBytesAndDiffersForOthers) {
+  EXPECT_EQ(ShortHash("a@example.my"), ShortHash(std::string("a@example.my")));
+  EXPECT_NE(ShortHash("a@example.my"), ShortHash("b@example.my"));
+  EXPECT_NE(ShortHash(""), ShortHash(std::string_view("\0", 1)));
+}
+
+}  // namespace
+}  // namespace tandem

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <limits>
-#include <vector>
 
+#include "tandem/base/crypto.h"
 #include "tandem/storage/sqlite/connection.h"
 
 namespace tandem::storage::sqlite {
+
+RecentOrders::RecentOrders(size_t orders_max, size_t loaded_max)
+    : orders_max_(orders_max), loaded_max_(loaded_max) {}
+
+uint64_t RecentOrders::Key(std::string_view email) { return ShortHash(email); }
 
 std::optional<int64_t> RecentOrders::Candidate(Connection& c, std::string_view email,
                                                int64_t since_ms) {
@@ -14,17 +19,16 @@ std::optional<int64_t> RecentOrders::Candidate(Connection& c, std::string_view e
     // The orders placed since `since_ms`, newest first: by id backwards, up to the first older.
     static constexpr Query kNewestOrders{
         "newest_orders", "SELECT id, email, created_ms FROM orders ORDER BY id DESC"};
-    loaded_ = true;
     std::vector<Entry> newest_first;
-    Rows r = c.Select(kNewestOrders);
-    const size_t limit = std::min(orders_max_, loaded_max_);
-    while (newest_first.size() < limit && r.Next() && r.Int(2) >= since_ms) {
-      newest_first.push_back({Key(r.Text(1)), r.Int(0), r.Int(2)});
+    {
+      Rows r = c.Select(kNewestOrders);
+      const size_t limit = std::min(orders_max_, loaded_max_);
+      while (newest_first.size() < limit && r.Next() && r.Int(2) >= since_ms) {
+        newest_first.push_back({Key(r.Text(1)), r.Int(0), r.Int(2)});
+      }
     }
-    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
-      oldest_first_.push_back(*it);
-      by_email_[it->key] = *it;
-    }
+    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) Remember(*it);
+    loaded_ = true;
   }
   Trim(since_ms);
   auto it = by_email_.find(Key(email));
@@ -33,7 +37,29 @@ std::optional<int64_t> RecentOrders::Candidate(Connection& c, std::string_view e
 }
 
 void RecentOrders::Add(std::string_view email, int64_t order_id, int64_t created_ms) {
+  if (!loaded_) return;
   Entry entry{Key(email), order_id, created_ms};
+  auto it = by_email_.find(entry.key);
+  undo_.push_back({entry, it == by_email_.end() ? Entry{entry.key, 0, 0} : it->second});
+  Remember(entry);
+}
+
+void RecentOrders::Undo(size_t mark) {
+  while (undo_.size() > mark) {
+    const Added& a = undo_.back();
+    if (a.replaced.order_id != 0) {
+      by_email_[a.entry.key] = a.replaced;
+    } else {
+      by_email_.erase(a.entry.key);
+    }
+    if (!oldest_first_.empty() && oldest_first_.back().order_id == a.entry.order_id) {
+      oldest_first_.pop_back();
+    }
+    undo_.pop_back();
+  }
+}
+
+void RecentOrders::Remember(const Entry& entry) {
   oldest_first_.push_back(entry);
   by_email_[entry.key] = entry;
   Trim(std::numeric_limits<int64_t>::min());

@@ -275,8 +275,9 @@ class SqliteDatabase final : public Database {
     }
     try {
       writer_->Exec(kCommit);
+      recent_orders_.Commit();
     } catch (const SqliteError& e) {
-      cache_.ForgetIfWrittenSince(batch_mark_);
+      ForgetTransaction();
       for (size_t i = 0; i < results.size(); ++i) {
         if (results[i].ok()) {
           results[i] = Status(Code::kUnavailable, std::string("commit failed: ") + e.what());
@@ -304,6 +305,12 @@ class SqliteDatabase final : public Database {
     batch_mark_ = cache_.writes();
   }
 
+  // After the open transaction was rolled back: what the writer's memories took from it.
+  void ForgetTransaction() {
+    cache_.ForgetIfWrittenSince(batch_mark_);
+    recent_orders_.Undo(0);
+  }
+
   // Runs the batch's jobs in one new transaction, each in a savepoint when `guarded`.
   Pass RunJobs(Batch& batch, std::vector<Status>& results, bool guarded) {
     // The jobs before `i` that succeeded are those whose effects are in the open transaction.
@@ -326,13 +333,14 @@ class SqliteDatabase final : public Database {
     SqliteTx tx(*writer_, &cache_, &recent_orders_);
     for (size_t i = 0; i < batch.size(); ++i) {
       const uint64_t job_mark = cache_.writes();
+      const size_t job_orders = recent_orders_.added();
       try {
         const int64_t changes_before = sqlite3_total_changes64(writer_->raw());
         if (guarded) writer_->Exec(kSavepoint);
         results[i] = RunGuarded(batch[i]->fn, tx);
         if (!writer_->InTransaction()) {
           // SQLite rolled the whole transaction back (e.g. disk full): everything before is gone.
-          cache_.ForgetIfWrittenSince(batch_mark_);
+          ForgetTransaction();
           fail_kept(i, Status(Code::kUnavailable, "transaction aborted by the database; retry"));
           if (results[i].ok()) results[i] = Status(Code::kInternal, "transaction aborted");
           BeginTransaction();
@@ -344,14 +352,15 @@ class SqliteDatabase final : public Database {
           writer_->Exec(kRollbackTo);
           writer_->Exec(kRelease);
           cache_.ForgetIfWrittenSince(job_mark);
+          recent_orders_.Undo(job_orders);
         } else if (sqlite3_total_changes64(writer_->raw()) != changes_before) {
           writer_->Exec(kRollback);
-          cache_.ForgetIfWrittenSince(batch_mark_);
+          ForgetTransaction();
           return Pass::kUndone;
         }
       } catch (const std::exception& e) {
         // A transaction statement itself failed: start over with a fresh transaction.
-        cache_.ForgetIfWrittenSince(batch_mark_);
+        ForgetTransaction();
         results[i] = Status(Code::kInternal, e.what());
         fail_kept(i, Status(Code::kUnavailable, "transaction aborted by the database; retry"));
         try {
