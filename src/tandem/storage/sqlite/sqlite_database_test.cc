@@ -167,14 +167,19 @@ class SqliteDatabaseTest : public ::testing::Test {
     });
   }
 
+  // A guest's delivery checkout.
+  static orders::CheckoutRequest GuestCheckout(const std::string& email) {
+    orders::CheckoutRequest req;
+    req.email = email;
+    req.address = orders::Address{"A", "1 Jalan", "", "KL", "50000", "MY", ""};
+    return req;
+  }
+
   Result<orders::Order> Checkout(int64_t cart, const std::string& email = "shopper@example.my") {
     std::optional<orders::Order> order;
     Status s = db_->Write([&](Tx& tx) -> Status {
       auto ctx = Ctx(tx);
-      orders::CheckoutRequest req;
-      req.email = email;
-      req.address = orders::Address{"A", "1 Jalan", "", "KL", "50000", "MY", ""};
-      auto r = orders::Checkout(ctx, cart, req);
+      auto r = orders::Checkout(ctx, cart, GuestCheckout(email));
       if (!r.ok()) return r.status();
       order = std::move(r.value());
       return Status::Ok();
@@ -639,10 +644,7 @@ TEST_F(SqliteDatabaseTest, AnOrderRolledBackIsNeverTakenForTheShoppersLastOne) {
   int64_t undone_id = 0;
   Status undone = db_->Write([&](Tx& tx) -> Status {
     auto ctx = Ctx(tx);
-    orders::CheckoutRequest req;
-    req.email = "again@example.my";
-    req.address = orders::Address{"A", "1 Jalan", "", "KL", "50000", "MY", ""};
-    auto r = orders::Checkout(ctx, again, req);
+    auto r = orders::Checkout(ctx, again, GuestCheckout("again@example.my"));
     if (!r.ok()) return r.status();
     undone_id = r->id;
     return Status(Code::kConflict, "undone after the order's insert");
@@ -669,10 +671,7 @@ TEST_F(SqliteDatabaseTest, AnOrderInABatchRunAgainIsRelatedToTheShoppersLastOne)
   std::vector<Status> outcomes = RunAsOneBatch({
       [&](Tx& tx) -> Status {
         auto ctx = Ctx(tx);
-        orders::CheckoutRequest req;
-        req.email = "twice@example.my";
-        req.address = orders::Address{"A", "1 Jalan", "", "KL", "50000", "MY", ""};
-        auto r = orders::Checkout(ctx, cart, req);
+        auto r = orders::Checkout(ctx, cart, GuestCheckout("twice@example.my"));
         if (!r.ok()) return r.status();
         second = std::move(r.value());
         return Status::Ok();
