@@ -97,9 +97,15 @@ orders::CheckoutRequest Delivery(std::string email) {
   return req;
 }
 
+// A new cart that holds one unit of `sku`.
+Status HeldCart(orders::OrderContext& ctx, const std::string& sku, orders::Cart& cart) {
+  cart = orders::CreateCart(ctx, std::nullopt, "h");
+  return orders::AddItem(ctx, cart, sku, 1);
+}
+
 Status WholeCheckout(Fixture& f, orders::OrderContext& ctx, const std::string& sku) {
-  orders::Cart cart = orders::CreateCart(ctx, std::nullopt, "h");
-  TANDEM_RETURN_IF_ERROR(orders::AddItem(ctx, cart, sku, 1));
+  orders::Cart cart;
+  TANDEM_RETURN_IF_ERROR(HeldCart(ctx, sku, cart));
   return orders::Checkout(ctx, std::move(cart), Delivery(f.NextEmail())).status();
 }
 
@@ -213,9 +219,10 @@ void BM_CheckoutOfHeldCarts(benchmark::State& state) {
       for (int64_t& id : carts) {
         pipeline.Submit([&f, &id, sku = Fixture::Sku(n++ % kHotSkus)](storage::Tx& tx) {
           auto ctx = f.Ctx(tx);
-          orders::Cart cart = orders::CreateCart(ctx, std::nullopt, "h");
+          orders::Cart cart;
+          Status held = HeldCart(ctx, sku, cart);
           id = cart.id;
-          return orders::AddItem(ctx, cart, sku, 1);
+          return held;
         });
       }
       pipeline.Drain();

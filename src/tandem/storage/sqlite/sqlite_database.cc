@@ -277,7 +277,7 @@ class SqliteDatabase final : public Database {
       writer_->Exec(kCommit);
       recent_orders_.Commit();
     } catch (const SqliteError& e) {
-      ForgetTransaction();
+      ForgetSince(batch_mark_);
       for (size_t i = 0; i < results.size(); ++i) {
         if (results[i].ok()) {
           results[i] = Status(Code::kUnavailable, std::string("commit failed: ") + e.what());
@@ -302,13 +302,19 @@ class SqliteDatabase final : public Database {
   void BeginTransaction() {
     writer_->Exec(kBegin);
     cache_.BeginBatch();
-    batch_mark_ = cache_.writes();
+    batch_mark_ = MarkNow();
   }
 
-  // After the open transaction was rolled back: what the writer's memories took from it.
-  void ForgetTransaction() {
-    cache_.ForgetIfWrittenSince(batch_mark_);
-    recent_orders_.Undo(0);
+  // How far the writer's memories (reference cache, recent orders) had followed the open
+  // transaction; after a rollback to that point, ForgetSince drops what they took in after it.
+  struct Mark {
+    uint64_t cache_writes = 0;
+    size_t orders_added = 0;
+  };
+  Mark MarkNow() const { return {cache_.writes(), recent_orders_.added()}; }
+  void ForgetSince(const Mark& mark) {
+    cache_.ForgetIfWrittenSince(mark.cache_writes);
+    recent_orders_.Undo(mark.orders_added);
   }
 
   // Runs the batch's jobs in one new transaction, each in a savepoint when `guarded`.
@@ -332,15 +338,14 @@ class SqliteDatabase final : public Database {
     }
     SqliteTx tx(*writer_, &cache_, &recent_orders_);
     for (size_t i = 0; i < batch.size(); ++i) {
-      const uint64_t job_mark = cache_.writes();
-      const size_t job_orders = recent_orders_.added();
+      const Mark job_mark = MarkNow();
       try {
         const int64_t changes_before = sqlite3_total_changes64(writer_->raw());
         if (guarded) writer_->Exec(kSavepoint);
         results[i] = RunGuarded(batch[i]->fn, tx);
         if (!writer_->InTransaction()) {
           // SQLite rolled the whole transaction back (e.g. disk full): everything before is gone.
-          ForgetTransaction();
+          ForgetSince(batch_mark_);
           fail_kept(i, Status(Code::kUnavailable, "transaction aborted by the database; retry"));
           if (results[i].ok()) results[i] = Status(Code::kInternal, "transaction aborted");
           BeginTransaction();
@@ -351,16 +356,15 @@ class SqliteDatabase final : public Database {
         } else if (guarded) {
           writer_->Exec(kRollbackTo);
           writer_->Exec(kRelease);
-          cache_.ForgetIfWrittenSince(job_mark);
-          recent_orders_.Undo(job_orders);
+          ForgetSince(job_mark);
         } else if (sqlite3_total_changes64(writer_->raw()) != changes_before) {
           writer_->Exec(kRollback);
-          ForgetTransaction();
+          ForgetSince(batch_mark_);
           return Pass::kUndone;
         }
       } catch (const std::exception& e) {
         // A transaction statement itself failed: start over with a fresh transaction.
-        ForgetTransaction();
+        ForgetSince(batch_mark_);
         results[i] = Status(Code::kInternal, e.what());
         fail_kept(i, Status(Code::kUnavailable, "transaction aborted by the database; retry"));
         try {
@@ -460,7 +464,7 @@ class SqliteDatabase final : public Database {
   std::unique_ptr<Connection> writer_;  // only the writer thread touches it after construction
   ReferenceCache cache_;                // the writer's, like writer_
   RecentOrders recent_orders_;          // the writer's, like writer_
-  uint64_t batch_mark_ = 0;             // cache_.writes() when the open transaction began
+  Mark batch_mark_;                     // when the open transaction began
   int guarded_batches_left_ = 0;        // batches still to run with a savepoint per job
   std::mutex mu_;
   std::condition_variable cv_;

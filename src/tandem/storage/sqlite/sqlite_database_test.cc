@@ -21,6 +21,7 @@
 #include "tandem/orders/service.h"
 #include "tandem/storage/sqlite/connection.h"
 #include "tandem/storage/sqlite/recent_orders.h"
+#include "tandem/storage/sqlite/stores.h"
 #include "testing/temp_dir.h"
 #include "testing/fake_clock.h"
 
@@ -686,6 +687,20 @@ TEST_F(SqliteDatabaseTest, AnOrderInABatchRunAgainIsRelatedToTheShoppersLastOne)
   ASSERT_EQ(outcomes[1].code(), Code::kConflict);
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->related_order_ids, std::vector<int64_t>{first->id});
+}
+
+TEST_F(SqliteDatabaseTest, AnotherEmailsOrderIsNeverTakenForTheShoppersLast) {
+  Seed("SKU-R5", 5, 0);
+  Result<orders::Order> stranger = PlaceOrder("SKU-R5", 1, "stranger@example.my");
+  ASSERT_TRUE(stranger.ok());
+  auto conn = Connection::Open(dir_.File("tandem.db"), false);
+  RecentOrders recent;
+  SqliteOrderStore store(*conn, &recent);
+  ASSERT_EQ(store.RecentOrderOf(std::nullopt, "stranger@example.my", 0), stranger->id);
+  // As if two e-mails shared a hash: the memory names the stranger's order for this shopper.
+  recent.Add("shopper@example.my", stranger->id, stranger->created_ms);
+  ASSERT_EQ(recent.Candidate(*conn, "shopper@example.my", 0), stranger->id);
+  EXPECT_EQ(store.RecentOrderOf(std::nullopt, "shopper@example.my", 0), std::nullopt);
 }
 
 TEST_F(SqliteDatabaseTest, RecentOrdersReadsAndRemembersAtMostItsBounds) {
