@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "tandem/base/clock.h"
@@ -66,11 +67,17 @@ class Fixture {
   // Every checkout's shopper is another, as in a flash sale (and the load generator's): the same
   // e-mail every time would link each order to the one before (order_links, two rows each).
   // Their e-mails are unrelated (scrambled), not in the order they come.
-  std::string NextEmail() {
+  // The next shopper's delivery checkout, made before the write as the server makes it (its
+  // secrets off the writer thread).
+  orders::CheckoutRequest NextCheckout() {
     char name[17];
     std::snprintf(name, sizeof name, "%016llx",
                   static_cast<unsigned long long>(shoppers_++ * 0x9E3779B97F4A7C15ull));
-    return std::string(name) + "@bench.example.my";
+    orders::CheckoutRequest req;
+    req.secrets = orders::NewOrderSecrets(clock_.NowMs());
+    req.email = std::string(name) + "@bench.example.my";
+    req.address = orders::Address{"B", "1 Jalan", "", "KL", "50000", "MY", ""};
+    return req;
   }
   storage::Database& db() { return *db_; }
   orders::OrderContext Ctx(storage::Tx& tx) {
@@ -89,12 +96,19 @@ Fixture& Shared() {
   return fixture;
 }
 
-// The whole flash-sale checkout of one unit of `sku` as the server runs it: cart, hold, order.
-orders::CheckoutRequest Delivery(std::string email) {
-  orders::CheckoutRequest req;
-  req.email = std::move(email);
-  req.address = orders::Address{"B", "1 Jalan", "", "KL", "50000", "MY", ""};
-  return req;
+// Nanoseconds the writer thread ("tandem-writer") has run on a core so far, from the scheduler's
+// account (/proc/self/task/*/schedstat). Per checkout it varies much less than throughput on a
+// shared VM, whose speed drifts by 10-20 % between runs: time stolen by the host is not counted.
+int64_t WriterRunNs() {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm != "tandem-writer") continue;
+    int64_t ns = 0;
+    std::ifstream(task.path() / "schedstat") >> ns;
+    return ns;
+  }
+  return 0;
 }
 
 // A new cart that holds one unit of `sku`.
@@ -103,10 +117,12 @@ Status HeldCart(orders::OrderContext& ctx, const std::string& sku, orders::Cart&
   return orders::AddItem(ctx, cart, sku, 1);
 }
 
-Status WholeCheckout(Fixture& f, orders::OrderContext& ctx, const std::string& sku) {
+// The whole flash-sale checkout of one unit of `sku` as the server runs it: cart, hold, order.
+Status WholeCheckout(orders::OrderContext& ctx, const std::string& sku,
+                     const orders::CheckoutRequest& req) {
   orders::Cart cart;
   TANDEM_RETURN_IF_ERROR(HeldCart(ctx, sku, cart));
-  return orders::Checkout(ctx, std::move(cart), Delivery(f.NextEmail())).status();
+  return orders::Checkout(ctx, std::move(cart), req).status();
 }
 
 // A cart and a hold of one unit, in one durable write.
@@ -129,9 +145,10 @@ void BM_Checkout(benchmark::State& state) {
   Fixture& f = Shared();
   int n = static_cast<int>(state.thread_index());
   for (auto _ : state) {
+    orders::CheckoutRequest req = f.NextCheckout();
     TANDEM_CHECK(f.db().Write([&](storage::Tx& tx) -> Status {
                        auto ctx = f.Ctx(tx);
-                       return WholeCheckout(f, ctx, Fixture::Sku(n++ % kHotSkus));
+                       return WholeCheckout(ctx, Fixture::Sku(n++ % kHotSkus), req);
                      }).ok());
   }
   state.SetItemsProcessed(state.iterations());
@@ -184,9 +201,10 @@ void BM_CheckoutPipelined(benchmark::State& state) {
   int n = 0;
   benchmark::IterationCount done = 0;
   for (auto _ : state) {
-    pipeline.Submit([&f, sku = Fixture::Sku(n++ % kHotSkus)](storage::Tx& tx) -> Status {
+    pipeline.Submit([&f, sku = Fixture::Sku(n++ % kHotSkus),
+                     req = f.NextCheckout()](storage::Tx& tx) -> Status {
       auto ctx = f.Ctx(tx);
-      return WholeCheckout(f, ctx, sku);
+      return WholeCheckout(ctx, sku, req);
     });
     if (++done == state.max_iterations) pipeline.Drain();
   }
@@ -207,9 +225,12 @@ void BM_CheckoutOfHeldCarts(benchmark::State& state) {
   size_t next = 0;
   int n = 0;
   benchmark::IterationCount done = 0;
+  int64_t writer_ns = 0;  // while checkouts ran; the untimed rounds of carts are left out
+  int64_t writer_ns_at_resume = WriterRunNs();
   for (auto _ : state) {
     if (next == carts.size()) {
       pipeline.Drain();
+      writer_ns += WriterRunNs() - writer_ns_at_resume;
       state.PauseTiming();
       // No more carts than the iterations left: none is left holding stock after the run.
       carts.assign(static_cast<size_t>(std::min<benchmark::IterationCount>(
@@ -226,15 +247,20 @@ void BM_CheckoutOfHeldCarts(benchmark::State& state) {
         });
       }
       pipeline.Drain();
+      writer_ns_at_resume = WriterRunNs();
       state.ResumeTiming();
     }
-    pipeline.Submit([&f, id = carts[next++]](storage::Tx& tx) -> Status {
+    pipeline.Submit([&f, id = carts[next++], req = f.NextCheckout()](storage::Tx& tx) -> Status {
       auto ctx = f.Ctx(tx);
-      return orders::Checkout(ctx, id, Delivery(f.NextEmail())).status();
+      return orders::Checkout(ctx, id, req).status();
     });
     if (++done == state.max_iterations) pipeline.Drain();
   }
+  writer_ns += WriterRunNs() - writer_ns_at_resume;
   state.SetItemsProcessed(state.iterations());
+  // The writer thread's time on a core per checkout (µs), the steadier figure for comparisons.
+  state.counters["writer_us"] =
+      static_cast<double>(writer_ns) / 1000.0 / static_cast<double>(state.iterations());
 }
 
 BENCHMARK(BM_Hold)->ThreadRange(1, 64)->UseRealTime()->MinTime(2.0);

@@ -192,6 +192,7 @@ class Simulation {
         Write([&](storage::Tx& tx) -> Status {
           auto ctx = Ctx(tx);
           orders::CheckoutRequest req;
+          req.secrets = orders::NewOrderSecrets(ctx.now_ms);
           req.email = "sim" + std::to_string(Rand(1, 4)) + "@example.my";
           req.address = orders::Address{"S", "1 Jalan", "", "KL", "50000", "MY", ""};
           auto order = orders::Checkout(ctx, cart, req);

@@ -186,6 +186,7 @@ void Checkout(ApiContext& ctx, Request& req, Respond respond) {
   if (!call.ok()) return respond(Problem(call.status()));
   Fields f(call->body);
   orders::CheckoutRequest c;
+  c.secrets = orders::NewOrderSecrets(ctx.clock.NowMs());
   c.email = f.OptStr("email", kTextShortBytesMax).value_or("");
   c.name = f.OptStr("name", kTextShortBytesMax).value_or("");
   c.phone = f.OptStr("phone", 40).value_or("");

@@ -292,6 +292,14 @@ Status SetFulfillment(OrderContext& ctx, Cart& cart, const Fulfillment& f) {
   return Status::Ok();
 }
 
+OrderSecrets NewOrderSecrets(int64_t now_ms) {
+  OrderSecrets s;
+  s.access_token = RandomToken();
+  s.access_token_hash = HashToken(s.access_token);
+  s.tracking_code = TimeOrderedCode(now_ms, 12);
+  return s;
+}
+
 Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest& req) {
   Result<Cart> loaded = LoadOpenCart(ctx, cart_id);
   if (!loaded.ok()) return loaded.status();
@@ -299,6 +307,9 @@ Result<Order> Checkout(OrderContext& ctx, int64_t cart_id, const CheckoutRequest
 }
 
 Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req) {
+  if (req.secrets.access_token.empty() || req.secrets.tracking_code.empty()) {
+    return Status(Code::kInternal, "a checkout needs the order's secrets (NewOrderSecrets)");
+  }
   if (!cart.open) return CartClosed();
   if (cart.lines.empty()) return Status(Code::kInvalidArgument, "the cart is empty");
   if (req.payment_method != PaymentMethod::kCashOnDelivery) {
@@ -368,9 +379,9 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
   std::snprintf(number, sizeof number, "TD-%04d-%06lld", year,
                 static_cast<long long>(ctx.orders.NextOrderSequence(year)));
   order.number = number;
-  order.tracking_code = TimeOrderedCode(ctx.now_ms, 12);
-  order.access_token = RandomToken();
-  order.access_token_hash = HashToken(order.access_token);
+  order.tracking_code = req.secrets.tracking_code;
+  order.access_token = req.secrets.access_token;
+  order.access_token_hash = req.secrets.access_token_hash;
   order.timeline.push_back({ctx.now_ms, ctx.actor, "", std::string(StatusName(order.status)),
                             "order placed"});
   std::optional<int64_t> related = ctx.orders.RecentOrderOf(

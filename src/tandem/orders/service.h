@@ -73,7 +73,18 @@ Status SetItemQuantity(OrderContext& ctx, Cart& cart, const std::string& sku, in
 Status SetFulfillment(OrderContext& ctx, int64_t cart_id, const Fulfillment& fulfillment);
 Status SetFulfillment(OrderContext& ctx, Cart& cart, const Fulfillment& fulfillment);
 
+// What only an order's owner may know, made before the write and off the writer thread, as a
+// cart's token is: the token a guest reads the order with (the order keeps only its hash) and
+// the code of the order's public tracking page.
+struct OrderSecrets {
+  std::string access_token;
+  std::string access_token_hash;
+  std::string tracking_code;
+};
+OrderSecrets NewOrderSecrets(int64_t now_ms);
+
 struct CheckoutRequest {
+  OrderSecrets secrets;  // required: NewOrderSecrets
   std::string email;
   std::string name;
   std::string phone;

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "tandem/base/crypto.h"
 #include "tandem/base/limits.h"
 #include "tandem/inventory/adjust.h"
 #include "tandem/orders/service.h"
@@ -171,6 +172,7 @@ class SqliteDatabaseTest : public ::testing::Test {
   // A guest's delivery checkout.
   static orders::CheckoutRequest GuestCheckout(const std::string& email) {
     orders::CheckoutRequest req;
+    req.secrets = orders::NewOrderSecrets(1);
     req.email = email;
     req.address = orders::Address{"A", "1 Jalan", "", "KL", "50000", "MY", ""};
     return req;
@@ -235,6 +237,39 @@ TEST_F(SqliteDatabaseTest, HoldCheckoutShipKeepsCountersEqualToTheirSums) {
                  }).ok());
   EXPECT_EQ(on_hand, 1);
   EXPECT_TRUE(Discrepancies().empty());
+}
+
+// The order's token and tracking code are made before the write (off the writer thread) and are
+// the ones the order keeps; a checkout without them is refused and changes nothing.
+TEST_F(SqliteDatabaseTest, AnOrderKeepsTheSecretsMadeBeforeItsWrite) {
+  Seed("SKU-S", 2, 0);
+  int64_t cart = NewCart();
+  ASSERT_TRUE(Add(cart, "SKU-S", 1).ok());
+  orders::CheckoutRequest bare = GuestCheckout("s@example.my");
+  bare.secrets = {};
+  Status refused = db_->Write([&](Tx& tx) {
+    auto ctx = Ctx(tx);
+    return orders::Checkout(ctx, cart, bare).status();
+  });
+  EXPECT_EQ(refused.code(), Code::kInternal);
+  EXPECT_EQ(Available("SKU-S"), 1);  // the cart still holds its unit
+
+  orders::CheckoutRequest req = GuestCheckout("s@example.my");
+  std::optional<orders::Order> placed;
+  ASSERT_TRUE(db_->Write([&](Tx& tx) -> Status {
+                   auto ctx = Ctx(tx);
+                   auto r = orders::Checkout(ctx, cart, req);
+                   if (!r.ok()) return r.status();
+                   placed = std::move(r.value());
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(placed->access_token, req.secrets.access_token);
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   std::optional<orders::Order> stored = tx.orders().FindOrder(placed->id);
+                   EXPECT_EQ(stored->tracking_code, req.secrets.tracking_code);
+                   EXPECT_EQ(stored->access_token_hash, HashToken(req.secrets.access_token));
+                   return Status::Ok();
+                 }).ok());
 }
 
 TEST_F(SqliteDatabaseTest, RefusesAHoldBeyondAvailableAndChangesNothing) {
