@@ -131,6 +131,21 @@ def test_loadgen_times_out_a_server_that_never_answers(tmp_path):
     assert data["status_counts"] == {"0": data["requests"]}
 
 
+def test_write_path_bench_runs_and_reports_the_writers_time():
+    """The in-process benchmark (Google Benchmark) runs its pipelined checkouts to the end (a
+    failed write aborts it) and reports the writer thread's time per checkout, read from /proc."""
+    bench = os.path.join(os.path.dirname(LOADGEN), "tandem-write-path-bench")
+    r = subprocess.run([bench, "--benchmark_filter=^BM_CheckoutPipelined/64|^BM_CheckoutOfHeldCarts/64",
+                        "--benchmark_format=json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    runs = {b["name"].split("/")[0]: b for b in json.loads(r.stdout)["benchmarks"]}
+    assert set(runs) == {"BM_CheckoutPipelined", "BM_CheckoutOfHeldCarts"}, runs.keys()
+    for run in runs.values():
+        assert run["iterations"] > 0 and run["items_per_second"] > 0, run
+        # Above zero: the writer thread was found; below the whole run's time per checkout.
+        assert 0 < run["writer_us"] < run["real_time"] / 1000 * 1.5, run
+
+
 def test_wal_frames_names_the_btrees_each_commit_wrote(tmp_path):
     """bench/wal_frames.py on a WAL of known commits: three of 40 rows into a table and its index."""
     conn = sqlite3.connect(tmp_path / "tandem.db", isolation_level=None)

@@ -96,20 +96,35 @@ Fixture& Shared() {
   return fixture;
 }
 
-// Nanoseconds the writer thread ("tandem-writer") has run on a core so far, from the scheduler's
-// account (/proc/self/task/*/schedstat). Per checkout it varies much less than throughput on a
-// shared VM, whose speed drifts by 10-20 % between runs: time stolen by the host is not counted.
-int64_t WriterRunNs() {
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::string comm;
-    std::getline(std::ifstream(task.path() / "comm"), comm);
-    if (comm != "tandem-writer") continue;
-    int64_t ns = 0;
-    std::ifstream(task.path() / "schedstat") >> ns;
-    return ns;
+// The writer thread's ("tandem-writer") time on a core over the timed parts of a run, from the
+// scheduler's account (/proc/self/task/*/schedstat). Per checkout it varies much less than
+// throughput on a shared VM, whose speed drifts by 10-20 % between runs: time stolen by the host
+// is not counted. Reported as the counter writer_us, per item.
+class WriterTime {
+ public:
+  WriterTime() { Resume(); }
+  void Resume() { at_ns_ = Now(); }
+  void Pause() { ns_ += Now() - at_ns_; }
+  void Report(benchmark::State& state) const {
+    state.counters["writer_us"] =
+        static_cast<double>(ns_) / 1000.0 / static_cast<double>(state.iterations());
   }
-  return 0;
-}
+
+ private:
+  static int64_t Now() {
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::string comm;
+      std::getline(std::ifstream(task.path() / "comm"), comm);
+      if (comm != "tandem-writer") continue;
+      int64_t ns = 0;
+      std::ifstream(task.path() / "schedstat") >> ns;
+      return ns;
+    }
+    return 0;
+  }
+  int64_t at_ns_ = 0;
+  int64_t ns_ = 0;
+};
 
 // A new cart that holds one unit of `sku`.
 Status HeldCart(orders::OrderContext& ctx, const std::string& sku, orders::Cart& cart) {
@@ -200,6 +215,7 @@ void BM_CheckoutPipelined(benchmark::State& state) {
   Pipeline pipeline(f.db(), state.range(0));
   int n = 0;
   benchmark::IterationCount done = 0;
+  WriterTime writer;
   for (auto _ : state) {
     pipeline.Submit([&f, sku = Fixture::Sku(n++ % kHotSkus),
                      req = f.NextCheckout()](storage::Tx& tx) -> Status {
@@ -208,7 +224,9 @@ void BM_CheckoutPipelined(benchmark::State& state) {
     });
     if (++done == state.max_iterations) pipeline.Drain();
   }
+  writer.Pause();
   state.SetItemsProcessed(state.iterations());
+  writer.Report(state);
 }
 
 // The checkout alone, as the server's checkout request runs it: a cart holding one unit is read
@@ -225,12 +243,11 @@ void BM_CheckoutOfHeldCarts(benchmark::State& state) {
   size_t next = 0;
   int n = 0;
   benchmark::IterationCount done = 0;
-  int64_t writer_ns = 0;  // while checkouts ran; the untimed rounds of carts are left out
-  int64_t writer_ns_at_resume = WriterRunNs();
+  WriterTime writer;  // while checkouts ran; the untimed rounds of carts are left out
   for (auto _ : state) {
     if (next == carts.size()) {
       pipeline.Drain();
-      writer_ns += WriterRunNs() - writer_ns_at_resume;
+      writer.Pause();
       state.PauseTiming();
       // No more carts than the iterations left: none is left holding stock after the run.
       carts.assign(static_cast<size_t>(std::min<benchmark::IterationCount>(
@@ -247,7 +264,7 @@ void BM_CheckoutOfHeldCarts(benchmark::State& state) {
         });
       }
       pipeline.Drain();
-      writer_ns_at_resume = WriterRunNs();
+      writer.Resume();
       state.ResumeTiming();
     }
     pipeline.Submit([&f, id = carts[next++], req = f.NextCheckout()](storage::Tx& tx) -> Status {
@@ -256,11 +273,9 @@ void BM_CheckoutOfHeldCarts(benchmark::State& state) {
     });
     if (++done == state.max_iterations) pipeline.Drain();
   }
-  writer_ns += WriterRunNs() - writer_ns_at_resume;
+  writer.Pause();
   state.SetItemsProcessed(state.iterations());
-  // The writer thread's time on a core per checkout (µs), the steadier figure for comparisons.
-  state.counters["writer_us"] =
-      static_cast<double>(writer_ns) / 1000.0 / static_cast<double>(state.iterations());
+  writer.Report(state);
 }
 
 BENCHMARK(BM_Hold)->ThreadRange(1, 64)->UseRealTime()->MinTime(2.0);
