@@ -1,9 +1,11 @@
 // In-process micro-benchmarks of the domain write path on SQLite, durable (each write answered
 // after an fdatasync of the WAL): a hold, a whole checkout (cart, hold, checkout) and the checkout
 // of a cart that holds its unit, through the Database seam with its group commit; blocking
-// writers, and one thread keeping writes queued.
+// writers, and one thread keeping writes queued. Beside them, the machine's ceiling for those
+// figures: the bare loop of two rows per checkout on plain SQLite.
 // Run: build/release/bench/tandem-write-path-bench  (threads = concurrent writers).
 #include <benchmark/benchmark.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -278,10 +280,66 @@ void BM_CheckoutOfHeldCarts(benchmark::State& state) {
   writer.Report(state);
 }
 
+// The bare loop, this machine's ceiling for the checkouts above: a checkout is a
+// conditional update of a stock row and an insert of an order row, with no domain code and no
+// other table or index, on plain SQLite (WAL, synchronous=FULL, SQLite's own VFS), one thread, a
+// durable commit every range(0) checkouts.
+void BM_BareCheckoutLoop(benchmark::State& state) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("tandem-bare-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  sqlite3* db = nullptr;
+  TANDEM_CHECK(sqlite3_open((dir / "bare.db").c_str(), &db) == SQLITE_OK);
+  auto exec = [db](const char* sql) {
+    TANDEM_CHECK(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+  };
+  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+       "CREATE TABLE stock (sku TEXT PRIMARY KEY, available INTEGER NOT NULL) WITHOUT ROWID;"
+       "CREATE TABLE orders (id INTEGER PRIMARY KEY, sku TEXT NOT NULL, "
+       "quantity INTEGER NOT NULL, created_ms INTEGER NOT NULL);");
+  std::vector<std::string> skus;
+  for (int i = 0; i < kHotSkus; ++i) {
+    skus.push_back(Fixture::Sku(i));
+    exec(("INSERT INTO stock VALUES ('" + skus.back() + "', 1000000000)").c_str());
+  }
+  sqlite3_stmt* take = nullptr;
+  sqlite3_stmt* order = nullptr;
+  TANDEM_CHECK(sqlite3_prepare_v2(db,
+                                  "UPDATE stock SET available = available - 1 "
+                                  "WHERE sku = ? AND available >= 1",
+                                  -1, &take, nullptr) == SQLITE_OK);
+  TANDEM_CHECK(sqlite3_prepare_v2(db,
+                                  "INSERT INTO orders (sku, quantity, created_ms) VALUES (?, 1, ?)",
+                                  -1, &order, nullptr) == SQLITE_OK);
+  SystemClock clock;
+  const int64_t per_commit = state.range(0);
+  int64_t n = 0;
+  exec("BEGIN");
+  for (auto _ : state) {
+    const std::string& sku = skus[static_cast<size_t>(n % kHotSkus)];
+    sqlite3_bind_text(take, 1, sku.data(), static_cast<int>(sku.size()), SQLITE_STATIC);
+    TANDEM_CHECK(sqlite3_step(take) == SQLITE_DONE && sqlite3_changes(db) == 1);
+    sqlite3_reset(take);
+    sqlite3_bind_text(order, 1, sku.data(), static_cast<int>(sku.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(order, 2, clock.NowMs());
+    TANDEM_CHECK(sqlite3_step(order) == SQLITE_DONE);
+    sqlite3_reset(order);
+    if (++n % per_commit == 0) exec("COMMIT; BEGIN");
+  }
+  exec("COMMIT");  // the last checkouts are durable too, and timed
+  state.SetItemsProcessed(state.iterations());
+  sqlite3_finalize(take);
+  sqlite3_finalize(order);
+  sqlite3_close(db);
+  std::filesystem::remove_all(dir);
+}
+
 BENCHMARK(BM_Hold)->ThreadRange(1, 64)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_Checkout)->ThreadRange(1, 64)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_CheckoutPipelined)->Arg(64)->Arg(512)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_CheckoutOfHeldCarts)->Arg(64)->Arg(512)->Arg(4096)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_BareCheckoutLoop)->Arg(100)->Arg(512)->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 }  // namespace tandem
