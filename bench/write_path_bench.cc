@@ -66,11 +66,11 @@ class Fixture {
   }
 
   static std::string Sku(int i) { return "HOT-" + std::to_string(i); }
-  // Every checkout's shopper is another, as in a flash sale (and the load generator's): the same
-  // e-mail every time would link each order to the one before (order_links, two rows each).
-  // Their e-mails are unrelated (scrambled), not in the order they come.
-  // The next shopper's delivery checkout, made before the write as the server makes it (its
-  // secrets off the writer thread).
+  // The next shopper's delivery checkout, made before its write as the server makes it (the
+  // order's secrets off the writer thread). Every checkout's shopper is another, as in a flash
+  // sale (and the load generator's): the same e-mail every time would link each order to the one
+  // before (order_links, two rows each). Their e-mails are unrelated (scrambled), not in the
+  // order they come.
   orders::CheckoutRequest NextCheckout() {
     char name[17];
     std::snprintf(name, sizeof name, "%016llx",
