@@ -69,14 +69,18 @@ FULL = dict(skus=10000, variants=10, hot=20, hot_stock=1000000, sellout_stock=10
             ceiling_connections=256, ceiling_seconds=10, sellout_connections=1024,
             sellout_seconds=5, pg_clients=[64, 256], pg_single_clients=[64, 256], pg_seconds=15,
             verify_connections=64, seed_connections=64, sweep_threads=[1, 4],
-            sweep_connections=256, sweep_seconds=15)
+            sweep_connections=256, sweep_seconds=15,
+            in_process_filter="^BM_CheckoutPipelined/512|^BM_CheckoutOfHeldCarts/512|"
+                              "^BM_BareCheckoutLoop/100")
 QUICK = dict(skus=200, variants=10, hot=2, hot_stock=100000, sellout_stock=40,
              flash_connections=[4, 16], flash_seconds=2, one_sku_connections=[4],
              one_sku_seconds=1, open_connections=8, open_seconds=2,
              browse_connections=4, browse_seconds=1, ceiling_connections=16, ceiling_seconds=1,
              sellout_connections=32, sellout_seconds=3, pg_clients=[4], pg_single_clients=[4],
              pg_seconds=2, verify_connections=8, seed_connections=8, sweep_threads=[1],
-             sweep_connections=16, sweep_seconds=1)
+             sweep_connections=16, sweep_seconds=1,
+             in_process_filter="^BM_CheckoutPipelined/64|^BM_CheckoutOfHeldCarts/64|"
+                               "^BM_BareCheckoutLoop/100")
 
 
 def log(msg):
@@ -433,12 +437,32 @@ class Loadgen:
 
 
 def build_release(machine):
-    """The release `tandem` and `tandem-loadgen`, under the machine lock."""
-    log("building the release binary and the load generator")
+    """The release `tandem`, `tandem-loadgen` and `tandem-write-path-bench`, under the machine
+    lock."""
+    log("building the release binary, the load generator and the in-process benchmark")
     with machine.lock("build"):
         run(["make", "-C", REPO, "build-release"], timeout=1800, capture=True)
         run(["cmake", "--build", os.path.join(REPO, "build", "release"), "--target",
-             "tandem-loadgen", f"-j{os.cpu_count() or 2}"], timeout=1800, capture=True)
+             "tandem-loadgen", "tandem-write-path-bench", f"-j{os.cpu_count() or 2}"],
+            timeout=1800, capture=True)
+
+
+def in_process(binary, machine, benchmark_filter, quiet_wait):
+    """The in-process write path (Google Benchmark, its own fresh database): per benchmark,
+    items/s and the writer thread's µs per item."""
+    log(f"in-process benchmark: {benchmark_filter}")
+    wait_for_quiet(quiet_wait)
+    cmd = [binary, f"--benchmark_filter={benchmark_filter}", "--benchmark_format=json"]
+    with machine.lock("in-process benchmark"):
+        r = run(cmd, timeout=900, capture=True)
+    out = []
+    for b in json.loads(r.stdout)["benchmarks"]:
+        out.append({"name": b["name"].split("/min_time")[0],
+                    "items_per_second": b["items_per_second"],
+                    "writer_us": b.get("writer_us")})
+        log(f"  {out[-1]['name']}: {out[-1]['items_per_second']:,.0f}/s"
+            + (f", writer {out[-1]['writer_us']:.1f} µs each" if out[-1]["writer_us"] else ""))
+    return {"command": cmd, "benchmarks": out}
 
 
 def read_orders(*paths):
@@ -852,6 +876,13 @@ def summary_markdown(results):
                          f"{fmt(c['conventional_checkouts_per_second'], 0)} | "
                          f"{fmt(c['ratio'], 1)}× | {fmt(c['tandem_p99_ms'], 2)} | "
                          f"{fmt(c['conventional_p99_ms'], 2)} |")
+    if results.get("in_process", {}).get("benchmarks"):
+        lines.append("")
+        lines.append("| in process (tandem-write-path-bench) | per second | writer µs each |")
+        lines.append("|---|---:|---:|")
+        for b in results["in_process"]["benchmarks"]:
+            lines.append(f"| {b['name']} | {fmt(b['items_per_second'], 0)} | "
+                         f"{fmt(b['writer_us'], 1) if b['writer_us'] else '–'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -873,6 +904,8 @@ def main(argv=None):
     ap.add_argument("--open-rate", type=float, default=0,
                     help="open-loop sessions/s (default: half the closed-loop 256 throughput)")
     ap.add_argument("--skip-pg", action="store_true", help="no PostgreSQL comparison")
+    ap.add_argument("--skip-in-process", action="store_true",
+                    help="no in-process benchmark (tandem-write-path-bench)")
     ap.add_argument("--skip-extra", action="store_true",
                     help="only the flash sale and the sell-out (no one-SKU runs, open loop, browse, "
                          "ceiling, server-threads sweep)")
@@ -914,11 +947,16 @@ def main(argv=None):
     # 1. build
     if not args.quick and not args.no_build and not args.bin and not args.loadgen:
         build_release(machine)
-    for b in (tandem_bin, loadgen_bin):
+    # The in-process benchmark is built beside the load generator.
+    write_path_bin = os.path.join(os.path.dirname(loadgen_bin), "tandem-write-path-bench")
+    needed = [tandem_bin, loadgen_bin] + ([] if args.skip_in_process else [write_path_bin])
+    for b in needed:
         if not os.access(b, os.X_OK):
             raise SetupError(f"{b} is missing: build it (make build-release; cmake --build "
-                             "build/release --target tandem-loadgen) or give --bin/--loadgen")
-    results["binaries"] = {"tandem": tandem_bin, "loadgen": loadgen_bin}
+                             "build/release --target tandem-loadgen tandem-write-path-bench), "
+                             "give --bin/--loadgen, or --skip-in-process")
+    results["binaries"] = {"tandem": tandem_bin, "loadgen": loadgen_bin,
+                           "write_path_bench": write_path_bin}
     quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0 if args.quick else 60)
     lg = Loadgen(loadgen_bin, machine, out_dir, quiet_wait=quiet_wait)
     lg_extra = ["--threads", args.loadgen_threads] if args.loadgen_threads > 1 else []
@@ -1115,7 +1153,14 @@ def main(argv=None):
                         "conventional_p99_ms": r["latency_ms"]["p99"]})
             results["comparison"] = comparison
 
-        # 7. plots and summary
+        # 7. in process
+        if args.skip_in_process:
+            results["in_process"] = {"skipped": "--skip-in-process"}
+        else:
+            results["in_process"] = in_process(write_path_bin, machine, p["in_process_filter"],
+                                               quiet_wait)
+
+        # 8. plots and summary
         plot_runs = [(n, reports[n]) for n in reports if n.startswith("flash-") or
                      n == "ceiling-healthz"]
         results["plots"] = write_plots(
