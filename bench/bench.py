@@ -25,7 +25,7 @@ Full run (about 7 minutes, plus the build):
   7. writes bench/results/: results.json (everything), one JSON report per load run, summary.md
      (the tables of docs/performance.md), and gnuplot PNG plots (throughput and latency over time).
 
---quick does the same on a tiny setting in 15-20 s (no build, no apt-get, no timings
+--quick does the same on a tiny setting in under a minute (no build, no apt-get, no timings
 asserted): `make test` runs it through bench/test_bench_smoke.py.
 
 Each heavy step (build, seeding, every load run, every pgbench run) holds the machine lock
@@ -888,7 +888,7 @@ def summary_markdown(results):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Tandem benchmark runner (see docs/performance.md)")
-    ap.add_argument("--quick", action="store_true", help="tiny setting, 15-20 s")
+    ap.add_argument("--quick", action="store_true", help="tiny setting, under a minute")
     ap.add_argument("--out", help="results folder (default bench/results; --quick: a temp dir)")
     ap.add_argument("--bin", help="tandem binary (default: build it, build/release/...)")
     ap.add_argument("--loadgen", help="tandem-loadgen binary (default: build/release/bench/...)")

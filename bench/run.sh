@@ -1,12 +1,13 @@
 #!/bin/sh
 # Tandem's benchmark (issue 4): the one command that reproduces docs/performance.md.
 #
-#   bench/run.sh            full run, about 7 minutes plus the build: builds the release binary
-#                           and the load generator, seeds 10,000 SKUs, runs the flash sale at
+#   bench/run.sh            full run, about 7 minutes plus the build: builds the release binary,
+#                           the load generator and the in-process benchmark, runs three of the
+#                           in-process benchmarks, seeds 10,000 SKUs, runs the flash sale at
 #                           64/256/1,024 connections, the sell-out, the ceiling, verifies,
 #                           compares with the conventional design on a throwaway PostgreSQL,
 #                           writes bench/results/
-#   bench/run.sh --quick    15-20 s on a tiny setting (make test runs it; no timing asserted)
+#   bench/run.sh --quick    under a minute on a tiny setting (make test runs it; no timing asserted)
 #   bench/run.sh --help     every option (server threads, connection counts, durations, ...)
 #
 # Each heavy step takes the machine lock (/tmp/tandem-machine.lock) by itself while it runs:
