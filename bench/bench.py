@@ -971,7 +971,7 @@ def main(argv=None):
     log(f"machine: {results['machine']}")
 
     # 2. in process, first, on a quiet machine: run after the HTTP load, the same benchmark
-    # measured 30-40 % slower.
+    # measured 22-35 % slower.
     if args.skip_in_process:
         results["in_process"] = {"skipped": "--skip-in-process"}
     else:
