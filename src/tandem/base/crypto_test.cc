@@ -74,12 +74,6 @@ TEST(TimeOrderedCode, LaterCodesCompareGreaterAndKeepTheirRandomPart) {
   EXPECT_NE(TimeOrderedCode(t, 12), TimeOrderedCode(t, 12));
 }
 
-}  // namespace
-}  // namespace tandem
-
-namespace tandem {
-namespace {
-
 TEST(ShortHash, IsTheSameForTheSameBytesAndDiffersForOthers) {
   EXPECT_EQ(ShortHash("a@example.my"), ShortHash(std::string("a@example.my")));
   EXPECT_NE(ShortHash("a@example.my"), ShortHash("b@example.my"));

@@ -178,17 +178,20 @@ class SqliteDatabaseTest : public ::testing::Test {
     return req;
   }
 
-  Result<orders::Order> Checkout(int64_t cart, const std::string& email = "shopper@example.my") {
+  Result<orders::Order> Checkout(int64_t cart, const orders::CheckoutRequest& req) {
     std::optional<orders::Order> order;
     Status s = db_->Write([&](Tx& tx) -> Status {
       auto ctx = Ctx(tx);
-      auto r = orders::Checkout(ctx, cart, GuestCheckout(email));
+      auto r = orders::Checkout(ctx, cart, req);
       if (!r.ok()) return r.status();
       order = std::move(r.value());
       return Status::Ok();
     });
     if (!s.ok()) return s;
     return std::move(*order);
+  }
+  Result<orders::Order> Checkout(int64_t cart, const std::string& email = "shopper@example.my") {
+    return Checkout(cart, GuestCheckout(email));
   }
 
   // A cart with `qty` of `sku`, checked out.
@@ -247,22 +250,12 @@ TEST_F(SqliteDatabaseTest, AnOrderKeepsTheSecretsMadeBeforeItsWrite) {
   ASSERT_TRUE(Add(cart, "SKU-S", 1).ok());
   orders::CheckoutRequest bare = GuestCheckout("s@example.my");
   bare.secrets = {};
-  Status refused = db_->Write([&](Tx& tx) {
-    auto ctx = Ctx(tx);
-    return orders::Checkout(ctx, cart, bare).status();
-  });
-  EXPECT_EQ(refused.code(), Code::kInternal);
+  EXPECT_EQ(Checkout(cart, bare).status().code(), Code::kInternal);
   EXPECT_EQ(Available("SKU-S"), 1);  // the cart still holds its unit
 
   orders::CheckoutRequest req = GuestCheckout("s@example.my");
-  std::optional<orders::Order> placed;
-  ASSERT_TRUE(db_->Write([&](Tx& tx) -> Status {
-                   auto ctx = Ctx(tx);
-                   auto r = orders::Checkout(ctx, cart, req);
-                   if (!r.ok()) return r.status();
-                   placed = std::move(r.value());
-                   return Status::Ok();
-                 }).ok());
+  Result<orders::Order> placed = Checkout(cart, req);
+  ASSERT_TRUE(placed.ok()) << placed.status().message();
   EXPECT_EQ(placed->access_token, req.secrets.access_token);
   ASSERT_TRUE(db_->Read([&](Tx& tx) {
                    std::optional<orders::Order> stored = tx.orders().FindOrder(placed->id);
