@@ -19,7 +19,7 @@ constexpr int kBusyTimeoutMs = 10000;
 
 Rows::~Rows() {
   sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
+  sqlite3_clear_bindings(stmt_);  // Exec binds text without a copy: it must not outlive Exec
 }
 
 bool Rows::Next() {
@@ -114,24 +114,24 @@ sqlite3_stmt* Connection::Prepare(const Query& query) {
   return stmt;
 }
 
-void Connection::Bind(sqlite3_stmt* s, const Query& q, int i, int64_t v) {
-  int rc = sqlite3_bind_int64(s, i, v);
-  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(s), rc, q.name);
+void Connection::Binder::operator()(int64_t v) {
+  int rc = sqlite3_bind_int64(stmt, index++, v);
+  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(stmt), rc, query.name);
 }
 
-void Connection::Bind(sqlite3_stmt* s, const Query& q, int i, double v) {
-  int rc = sqlite3_bind_double(s, i, v);
-  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(s), rc, q.name);
+void Connection::Binder::operator()(double v) {
+  int rc = sqlite3_bind_double(stmt, index++, v);
+  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(stmt), rc, query.name);
 }
 
-void Connection::Bind(sqlite3_stmt* s, const Query& q, int i, std::string_view v) {
-  int rc = sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(s), rc, q.name);
+void Connection::Binder::operator()(std::string_view v) {
+  int rc = sqlite3_bind_text64(stmt, index++, v.data(), v.size(), text, SQLITE_UTF8);
+  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(stmt), rc, query.name);
 }
 
-void Connection::Bind(sqlite3_stmt* s, const Query& q, int i, std::nullopt_t) {
-  int rc = sqlite3_bind_null(s, i);
-  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(s), rc, q.name);
+void Connection::Binder::operator()(std::nullopt_t) {
+  int rc = sqlite3_bind_null(stmt, index++);
+  if (rc != SQLITE_OK) Throw(sqlite3_db_handle(stmt), rc, query.name);
 }
 
 }  // namespace tandem::storage::sqlite

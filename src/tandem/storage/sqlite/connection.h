@@ -67,20 +67,20 @@ class Connection {
   // Runs one or more statements with no parameters and no result (DDL, BEGIN, COMMIT).
   void ExecScript(const char* sql);
 
-  // Binds `args` to `query` (cached) and returns its rows.
+  // Binds `args` to `query` (cached) and returns its rows. Text is copied into the statement:
+  // the rows may be read after the arguments are gone.
   template <typename... Args>
   Rows Select(const Query& query, const Args&... args) {
-    sqlite3_stmt* stmt = Prepare(query);
-    int index = 1;
-    (Bind(stmt, query, index++, args), ...);
-    return Rows(stmt, query);
+    return Bound(query, SQLITE_TRANSIENT, args...);
   }
 
-  // Runs a statement to completion; returns the number of rows it changed.
+  // Runs a statement to completion; returns the number of rows it changed. Text is bound where
+  // it lies, without a copy: the arguments outlive the statement's run, and the bindings are
+  // cleared before this returns.
   template <typename... Args>
   int Exec(const Query& query, const Args&... args) {
     {
-      Rows rows = Select(query, args...);
+      Rows rows = Bound(query, SQLITE_STATIC, args...);
       while (rows.Next()) {
       }
     }
@@ -95,25 +95,38 @@ class Connection {
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3_stmt* Prepare(const Query& query);
 
-  static void Bind(sqlite3_stmt* s, const Query& q, int i, int64_t v);
-  static void Bind(sqlite3_stmt* s, const Query& q, int i, int v) { Bind(s, q, i, int64_t{v}); }
-  static void Bind(sqlite3_stmt* s, const Query& q, int i, bool v) { Bind(s, q, i, int64_t{v}); }
-  static void Bind(sqlite3_stmt* s, const Query& q, int i, double v);
-  static void Bind(sqlite3_stmt* s, const Query& q, int i, std::string_view v);
-  static void Bind(sqlite3_stmt* s, const Query& q, int i, const std::string& v) {
-    Bind(s, q, i, std::string_view(v));
-  }
-  static void Bind(sqlite3_stmt* s, const Query& q, int i, const char* v) {
-    Bind(s, q, i, std::string_view(v));
-  }
-  static void Bind(sqlite3_stmt* s, const Query& q, int i, std::nullopt_t);
-  template <typename T>
-  static void Bind(sqlite3_stmt* s, const Query& q, int i, const std::optional<T>& v) {
-    if (v) {
-      Bind(s, q, i, *v);
-    } else {
-      Bind(s, q, i, std::nullopt);
+  // One statement's binding: `text` says whether SQLite copies text (SQLITE_TRANSIENT) or reads
+  // it where it lies until the bindings are cleared (SQLITE_STATIC).
+  struct Binder {
+    sqlite3_stmt* stmt;
+    const Query& query;
+    sqlite3_destructor_type text;
+    int index = 1;
+
+    void operator()(int64_t v);
+    void operator()(int v) { (*this)(int64_t{v}); }
+    void operator()(bool v) { (*this)(int64_t{v}); }
+    void operator()(double v);
+    void operator()(std::string_view v);
+    void operator()(const std::string& v) { (*this)(std::string_view(v)); }
+    void operator()(const char* v) { (*this)(std::string_view(v)); }
+    void operator()(std::nullopt_t);
+    template <typename T>
+    void operator()(const std::optional<T>& v) {
+      if (v) {
+        (*this)(*v);
+      } else {
+        (*this)(std::nullopt);
+      }
     }
+  };
+
+  template <typename... Args>
+  Rows Bound(const Query& query, sqlite3_destructor_type text, const Args&... args) {
+    sqlite3_stmt* stmt = Prepare(query);
+    [[maybe_unused]] Binder bind{stmt, query, text};
+    (bind(args), ...);
+    return Rows(stmt, query);
   }
 
   sqlite3* db_;
