@@ -2,7 +2,7 @@
 # Tandem's benchmark (issue 4): the one command that reproduces docs/performance.md.
 #
 #   bench/run.sh            full run, about 7 minutes plus the build: builds the release binary,
-#                           the load generator and the in-process benchmark, runs three of the
+#                           the load generator and the in-process benchmark, runs five of the
 #                           in-process benchmarks, seeds 10,000 SKUs, runs the flash sale at
 #                           64/256/1,024 connections, the sell-out, the ceiling, verifies,
 #                           compares with the conventional design on a throwaway PostgreSQL,

@@ -280,59 +280,122 @@ void BM_CheckoutOfHeldCarts(benchmark::State& state) {
   writer.Report(state);
 }
 
+// A plain SQLite database (WAL, synchronous=FULL, SQLite's own VFS) in a directory of its own,
+// removed with it; for the benchmarks below, which measure SQLite without Tandem.
+class BareDatabase {
+ public:
+  BareDatabase(const std::string& name, const char* schema)
+      : dir_(std::filesystem::temp_directory_path() /
+             ("tandem-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    TANDEM_CHECK(sqlite3_open((dir_ / "bare.db").c_str(), &db_) == SQLITE_OK);
+    Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    Exec(schema);
+  }
+  ~BareDatabase() {
+    for (sqlite3_stmt* s : statements_) sqlite3_finalize(s);
+    sqlite3_close(db_);
+    std::filesystem::remove_all(dir_);
+  }
+  BareDatabase(const BareDatabase&) = delete;
+  BareDatabase& operator=(const BareDatabase&) = delete;
+
+  void Exec(const char* sql) {
+    TANDEM_CHECK(sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  sqlite3_stmt* Prepare(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    TANDEM_CHECK(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+    statements_.push_back(s);
+    return s;
+  }
+  // Runs a bound statement that returns no row, and resets it.
+  void Run(sqlite3_stmt* s) {
+    TANDEM_CHECK(sqlite3_step(s) == SQLITE_DONE);
+    sqlite3_reset(s);
+  }
+  int Changes() { return sqlite3_changes(db_); }
+
+ private:
+  std::filesystem::path dir_;
+  sqlite3* db_ = nullptr;
+  std::vector<sqlite3_stmt*> statements_;
+};
+
 // The bare loop, this machine's ceiling for the checkouts above: a checkout is a
 // conditional update of a stock row and an insert of an order row, with no domain code and no
-// other table or index, on plain SQLite (WAL, synchronous=FULL, SQLite's own VFS), one thread, a
-// durable commit every range(0) checkouts.
+// other table or index, on plain SQLite, one thread, a durable commit every range(0) checkouts.
 void BM_BareCheckoutLoop(benchmark::State& state) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                    ("tandem-bare-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  sqlite3* db = nullptr;
-  TANDEM_CHECK(sqlite3_open((dir / "bare.db").c_str(), &db) == SQLITE_OK);
-  auto exec = [db](const char* sql) {
-    TANDEM_CHECK(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
-  };
-  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-       "CREATE TABLE stock (sku TEXT PRIMARY KEY, available INTEGER NOT NULL) WITHOUT ROWID;"
-       "CREATE TABLE orders (id INTEGER PRIMARY KEY, sku TEXT NOT NULL, "
-       "quantity INTEGER NOT NULL, created_ms INTEGER NOT NULL);");
+  BareDatabase bare("bare",
+                    "CREATE TABLE stock (sku TEXT PRIMARY KEY, available INTEGER NOT NULL) "
+                    "WITHOUT ROWID;"
+                    "CREATE TABLE orders (id INTEGER PRIMARY KEY, sku TEXT NOT NULL, "
+                    "quantity INTEGER NOT NULL, created_ms INTEGER NOT NULL);");
   std::vector<std::string> skus;
   for (int i = 0; i < kHotSkus; ++i) {
     skus.push_back(Fixture::Sku(i));
-    exec(("INSERT INTO stock VALUES ('" + skus.back() + "', 1000000000)").c_str());
+    bare.Exec(("INSERT INTO stock VALUES ('" + skus.back() + "', 1000000000)").c_str());
   }
-  sqlite3_stmt* take = nullptr;
-  sqlite3_stmt* order = nullptr;
-  TANDEM_CHECK(sqlite3_prepare_v2(db,
-                                  "UPDATE stock SET available = available - 1 "
-                                  "WHERE sku = ? AND available >= 1",
-                                  -1, &take, nullptr) == SQLITE_OK);
-  TANDEM_CHECK(sqlite3_prepare_v2(db,
-                                  "INSERT INTO orders (sku, quantity, created_ms) VALUES (?, 1, ?)",
-                                  -1, &order, nullptr) == SQLITE_OK);
+  sqlite3_stmt* take =
+      bare.Prepare("UPDATE stock SET available = available - 1 WHERE sku = ? AND available >= 1");
+  sqlite3_stmt* order = bare.Prepare("INSERT INTO orders (sku, quantity, created_ms) VALUES (?, 1, ?)");
   SystemClock clock;
   const int64_t per_commit = state.range(0);
   int64_t n = 0;
-  exec("BEGIN");
+  bare.Exec("BEGIN");
   for (auto _ : state) {
     const std::string& sku = skus[static_cast<size_t>(n % kHotSkus)];
     sqlite3_bind_text(take, 1, sku.data(), static_cast<int>(sku.size()), SQLITE_STATIC);
-    TANDEM_CHECK(sqlite3_step(take) == SQLITE_DONE && sqlite3_changes(db) == 1);
-    sqlite3_reset(take);
+    bare.Run(take);
+    TANDEM_CHECK(bare.Changes() == 1);
     sqlite3_bind_text(order, 1, sku.data(), static_cast<int>(sku.size()), SQLITE_STATIC);
     sqlite3_bind_int64(order, 2, clock.NowMs());
-    TANDEM_CHECK(sqlite3_step(order) == SQLITE_DONE);
-    sqlite3_reset(order);
-    if (++n % per_commit == 0) exec("COMMIT; BEGIN");
+    bare.Run(order);
+    if (++n % per_commit == 0) bare.Exec("COMMIT; BEGIN");
   }
-  exec("COMMIT");  // the last checkouts are durable too, and timed
+  bare.Exec("COMMIT");  // the last checkouts are durable too, and timed
   state.SetItemsProcessed(state.iterations());
-  sqlite3_finalize(take);
-  sqlite3_finalize(order);
-  sqlite3_close(db);
-  std::filesystem::remove_all(dir);
+}
+
+// What a statement costs by itself: order-like rows (two unique text indexes on ascending keys,
+// as an order's number and tracking code) inserted range(0) to a statement, 256 rows to a
+// durable commit. The difference per row between 1 and 64 rows a statement is the statement's
+// own run, paid once per statement whatever it writes.
+void BM_RowsPerStatement(benchmark::State& state) {
+  BareDatabase bare("rows",
+                    "CREATE TABLE orders (id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, "
+                    "code TEXT NOT NULL UNIQUE, email TEXT NOT NULL, name TEXT NOT NULL, "
+                    "address TEXT NOT NULL, total INTEGER NOT NULL, created_ms INTEGER NOT NULL);");
+  const int rows = static_cast<int>(state.range(0));
+  std::string sql = "INSERT INTO orders (number, code, email, name, address, total, created_ms) "
+                    "VALUES ";
+  for (int i = 0; i < rows; ++i) sql += i ? ",(?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?)";
+  sqlite3_stmt* insert = bare.Prepare(sql);
+  const std::string email(40, 'e'), name(30, 'n'), address(120, 'a');
+  constexpr int kRowsPerCommit = 256;
+  int64_t n = 0;
+  char number[32], code[32];
+  bare.Exec("BEGIN");
+  for (auto _ : state) {
+    int p = 1;
+    for (int i = 0; i < rows; ++i, ++n) {
+      std::snprintf(number, sizeof number, "TD-2026-%09lld", static_cast<long long>(n));
+      std::snprintf(code, sizeof code, "%012llx", static_cast<long long>(n));
+      sqlite3_bind_text(insert, p++, number, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(insert, p++, code, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(insert, p++, email.data(), static_cast<int>(email.size()), SQLITE_STATIC);
+      sqlite3_bind_text(insert, p++, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+      sqlite3_bind_text(insert, p++, address.data(), static_cast<int>(address.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(insert, p++, 1999);
+      sqlite3_bind_int64(insert, p++, n);
+    }
+    bare.Run(insert);
+    if (n % kRowsPerCommit == 0) bare.Exec("COMMIT; BEGIN");
+  }
+  bare.Exec("COMMIT");
+  state.SetItemsProcessed(state.iterations() * rows);
 }
 
 BENCHMARK(BM_Hold)->ThreadRange(1, 64)->UseRealTime()->MinTime(2.0);
@@ -340,6 +403,7 @@ BENCHMARK(BM_Checkout)->ThreadRange(1, 64)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_CheckoutPipelined)->Arg(64)->Arg(512)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_CheckoutOfHeldCarts)->Arg(64)->Arg(512)->Arg(4096)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_BareCheckoutLoop)->Arg(100)->Arg(512)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_RowsPerStatement)->Arg(1)->Arg(64)->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 }  // namespace tandem
