@@ -1,8 +1,14 @@
 #include "tandem/storage/sqlite/connection.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
+#include <strings.h>
+
+#include "tandem/base/check.h"
 #include "tandem/storage/sqlite/page_cache.h"
 #include "tandem/storage/sqlite/wal_vfs.h"
 
@@ -14,6 +20,34 @@ namespace {
 }
 
 constexpr int kBusyTimeoutMs = 10000;
+
+// Rows to a statement when waiting inserts are written out: 1, 2, 4, … 64.
+constexpr size_t kDeferredStatementsMax = 7;
+
+// The statement's first word, upper-cased.
+std::string FirstWord(const char* sql) {
+  while (*sql != '\0' && std::isspace(static_cast<unsigned char>(*sql))) ++sql;
+  std::string word;
+  while (std::isalpha(static_cast<unsigned char>(*sql))) {
+    word += static_cast<char>(std::toupper(static_cast<unsigned char>(*sql++)));
+  }
+  return word;
+}
+
+bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// Whether `sql` has `name` as a word of its own, in any case.
+bool NamesWord(const char* sql, const std::string& name) {
+  const size_t n = std::strlen(sql);
+  for (size_t i = 0; i + name.size() <= n; ++i) {
+    if ((i == 0 || !IsWordChar(sql[i - 1])) &&
+        (i + name.size() == n || !IsWordChar(sql[i + name.size()])) &&
+        strncasecmp(sql + i, name.c_str(), name.size()) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -57,10 +91,16 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path, bool creat
     throw SqliteError(rc, "open " + path + ": " + msg);
   }
   std::unique_ptr<Connection> conn(new Connection(db));
-  if (gather_wal_writes) {
-    sqlite3_rollback_hook(
-        db, [](void* handle) { DiscardRolledBackWalFrames(static_cast<sqlite3*>(handle)); }, db);
-  }
+  conn->gathers_wal_writes_ = gather_wal_writes;
+  // A rollback drops the inserts that wait, and the WAL frames gathered for the transaction.
+  sqlite3_rollback_hook(
+      db,
+      [](void* c) {
+        Connection& self = *static_cast<Connection*>(c);
+        if (self.gathers_wal_writes_) DiscardRolledBackWalFrames(self.db_);
+        self.DropDeferred();
+      },
+      conn.get());
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   sqlite3_extended_result_codes(db, 1);
   constexpr const char* kSettings =
@@ -88,11 +128,17 @@ std::unique_ptr<Connection> Connection::Open(const std::string& path, bool creat
 }
 
 Connection::~Connection() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+  for (Deferrable& d : deferrable_) {
+    for (sqlite3_stmt* stmt : d.by_rows) sqlite3_finalize(stmt);
+    sqlite3_finalize(d.largest_id);
+  }
   sqlite3_close_v2(db_);
 }
 
 void Connection::ExecScript(const char* sql) {
+  // A script may name any table: what waits is written out first (or dropped by a rollback).
+  BeforeRunning(BeforeOf(sql), TablesWaiting());
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
@@ -106,12 +152,189 @@ void Connection::ExecScript(const char* sql) {
 
 sqlite3_stmt* Connection::Prepare(const Query& query) {
   auto it = cache_.find(query.sql);
-  if (it != cache_.end()) return it->second;
-  sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, query.sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-  if (rc != SQLITE_OK) Throw(db_, rc, std::string("prepare ") + query.name);
-  cache_.emplace(query.sql, stmt);
-  return stmt;
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, query.sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) Throw(db_, rc, std::string("prepare ") + query.name);
+    it = cache_.emplace(query.sql, Cached{stmt, TablesNamed(query.sql), BeforeOf(query.sql)})
+             .first;
+  }
+  if (deferred_rows_waiting_ != 0) BeforeRunning(it->second.before, it->second.names);
+  return it->second.stmt;
+}
+
+// --- Inserts that wait ---------------------------------------------------------------------------
+
+void Connection::AllowDeferred(std::vector<const Query*> parents_first) {
+  TANDEM_CHECK(RowsWaiting() == 0);
+  TANDEM_CHECK(parents_first.size() <= 32);
+  for (const Query* q : parents_first) {
+    const std::string sql = q->sql;
+    const size_t into = sql.find("INSERT INTO ");
+    const size_t values = sql.find(" VALUES ");
+    TANDEM_CHECK(into == 0 && values != std::string::npos);
+    Deferrable d;
+    d.query = q;
+    d.table = sql.substr(12, sql.find_first_of(" (", 12) - 12);
+    d.head = sql.substr(0, values + 8);
+    d.tuple = sql.substr(values + 8);
+    d.columns = static_cast<int>(std::count(d.tuple.begin(), d.tuple.end(), '?'));
+    TANDEM_CHECK(d.columns > 0 && d.tuple.front() == '(' && d.tuple.back() == ')');
+    d.by_rows.assign(kDeferredStatementsMax, nullptr);
+    deferrable_.push_back(std::move(d));
+  }
+  // A row inserted into a table that refers to a waiting row needs that row written first (the
+  // foreign key is checked at once): a statement naming such a table counts as naming it.
+  constexpr Query kForeignKeys{"foreign_keys",
+                               "SELECT m.name, f.\"table\" FROM sqlite_master m, "
+                               "pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"};
+  {
+    Rows r = Select(kForeignKeys);
+    while (r.Next()) {
+      const std::string child = r.Text(0), parent = r.Text(1);
+      for (Deferrable& d : deferrable_) {
+        if (strcasecmp(parent.c_str(), d.table.c_str()) == 0) d.referred_by.push_back(child);
+      }
+    }
+  }
+  for (auto& [sql, cached] : cache_) cached.names = TablesNamed(sql);
+}
+
+void Connection::DeferInserts(bool on) {
+  if (!on) WriteDeferred();
+  deferring_ = on;
+}
+
+size_t Connection::RowsWaiting() const {
+  size_t n = 0;
+  for (const Deferrable& d : deferrable_) n += d.rows;
+  return n;
+}
+
+Connection::Deferrable* Connection::DeferrableOf(const Query& query) {
+  for (Deferrable& d : deferrable_) {
+    if (d.query == &query) return &d;
+  }
+  return nullptr;
+}
+
+int64_t Connection::NextDeferredId(Deferrable& d) {
+  if (d.rows == 0) {
+    // One past the largest id, as SQLite gives an INTEGER PRIMARY KEY; the write lock is held
+    // from here until the rows are written, so no other connection takes it meanwhile.
+    if (d.largest_id == nullptr) {
+      const std::string sql = "SELECT ifnull(max(id), 0) FROM " + d.table;
+      int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &d.largest_id,
+                                  nullptr);
+      if (rc != SQLITE_OK) Throw(db_, rc, std::string("prepare largest id of ") + d.table);
+    }
+    int rc = sqlite3_step(d.largest_id);
+    if (rc != SQLITE_ROW) {
+      sqlite3_reset(d.largest_id);
+      Throw(db_, rc, std::string("largest id of ") + d.table);
+    }
+    d.next_id = sqlite3_column_int64(d.largest_id, 0) + 1;
+    sqlite3_reset(d.largest_id);
+    if (d.values.capacity() == 0) d.values.reserve(256 * static_cast<size_t>(d.columns));
+  }
+  ++deferred_rows_waiting_;
+  return d.next_id++;
+}
+
+void Connection::WriteDeferred() {
+  if (deferred_rows_waiting_ == 0) return;
+  struct DropOnExit {
+    Connection* c;
+    ~DropOnExit() { c->DropDeferred(); }
+  } drop{this};
+  for (Deferrable& d : deferrable_) {
+    size_t row = 0;
+    while (row < d.rows) {
+      size_t log2 = 0;
+      while (log2 + 1 < kDeferredStatementsMax && (size_t{2} << log2) <= d.rows - row) ++log2;
+      const size_t n = size_t{1} << log2;
+      sqlite3_stmt*& stmt = d.by_rows[log2];
+      if (stmt == nullptr) {
+        std::string sql = d.head;
+        for (size_t i = 0; i < n; ++i) sql += (i ? "," : "") + d.tuple;
+        int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                                    nullptr);
+        if (rc != SQLITE_OK) Throw(db_, rc, std::string("prepare ") + d.query->name);
+      }
+      const size_t first = row * static_cast<size_t>(d.columns);
+      const size_t end = (row + n) * static_cast<size_t>(d.columns);
+      for (size_t i = first; i < end; ++i) {
+        const int param = static_cast<int>(i - first + 1);
+        const Value& v = d.values[i];
+        int rc = SQLITE_OK;
+        if (const int64_t* x = std::get_if<int64_t>(&v)) {
+          rc = sqlite3_bind_int64(stmt, param, *x);
+        } else if (const double* x = std::get_if<double>(&v)) {
+          rc = sqlite3_bind_double(stmt, param, *x);
+        } else if (const std::string* x = std::get_if<std::string>(&v)) {
+          rc = sqlite3_bind_text64(stmt, param, x->data(), x->size(), SQLITE_STATIC, SQLITE_UTF8);
+        } else {
+          rc = sqlite3_bind_null(stmt, param);
+        }
+        if (rc != SQLITE_OK) Throw(db_, rc, d.query->name);
+      }
+      int rc = sqlite3_step(stmt);
+      sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
+      if (rc != SQLITE_DONE) Throw(db_, rc, std::string(d.query->name) + " (deferred)");
+      row += n;
+    }
+  }
+}
+
+void Connection::DropDeferred() {
+  for (Deferrable& d : deferrable_) {
+    d.values.clear();
+    d.rows = 0;
+    d.next_id = 0;
+  }
+  deferred_rows_waiting_ = 0;
+}
+
+Connection::Before Connection::BeforeOf(const char* sql) {
+  const std::string word = FirstWord(sql);
+  // ROLLBACK TO drops all that waits too: it was inserted after the last SAVEPOINT, which
+  // wrote out the rest.
+  if (word == "ROLLBACK") return Before::kDrop;
+  if (word == "COMMIT" || word == "END" || word == "RELEASE" || word == "SAVEPOINT") {
+    return Before::kWriteAll;
+  }
+  return Before::kWriteNamed;
+}
+
+void Connection::BeforeRunning(Before before, uint32_t names) {
+  if (deferred_rows_waiting_ == 0) return;
+  if (before == Before::kDrop) {
+    DropDeferred();
+  } else if (before == Before::kWriteAll || (names & TablesWaiting()) != 0) {
+    WriteDeferred();
+  }
+}
+
+uint32_t Connection::TablesNamed(const char* sql) const {
+  uint32_t names = 0;
+  for (size_t i = 0; i < deferrable_.size(); ++i) {
+    const Deferrable& d = deferrable_[i];
+    bool named = NamesWord(sql, d.table);
+    for (size_t j = 0; !named && j < d.referred_by.size(); ++j) {
+      named = NamesWord(sql, d.referred_by[j]);
+    }
+    if (named) names |= uint32_t{1} << i;
+  }
+  return names;
+}
+
+uint32_t Connection::TablesWaiting() const {
+  uint32_t waiting = 0;
+  for (size_t i = 0; i < deferrable_.size(); ++i) {
+    if (deferrable_[i].rows != 0) waiting |= uint32_t{1} << i;
+  }
+  return waiting;
 }
 
 void Connection::Binder::operator()(int64_t v) {

@@ -1,11 +1,15 @@
 // Binding text: Exec binds it where it lies (no copy), Select copies it, because Select's rows
-// are read after its arguments may be gone.
+// are read after its arguments may be gone. Inserts that wait (Connection::Insert): written many
+// to a statement with the ids given when they waited, before what must see them, and dropped by
+// a rollback.
 #include "tandem/storage/sqlite/connection.h"
 
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "testing/temp_dir.h"
 
@@ -58,6 +62,147 @@ TEST_F(ConnectionTest, ExecLeavesNoBindingBehind) {
   Rows r = db_->Select(kSelectByKey, std::string("second"));
   ASSERT_TRUE(r.Next());
   EXPECT_EQ(r.Text(0), "none");
+}
+
+constexpr Query kInsertParent{"insert_parent", "INSERT INTO parent (id, name) VALUES (?, ?)"};
+constexpr Query kInsertChild{
+    "insert_child", "INSERT INTO child (id, parent_id, note, amount) VALUES (?, ?, ?, ?)"};
+constexpr Query kCountChildren{"count_children", "SELECT count(*) FROM child"};
+constexpr Query kSelectChildren{"select_children",
+                                "SELECT c.id, c.parent_id, c.note, c.amount, p.name "
+                                "FROM child c JOIN parent p ON p.id = c.parent_id ORDER BY c.id"};
+constexpr Query kCountT{"count_t", "SELECT count(*) FROM t"};
+constexpr Query kBegin{"begin", "BEGIN IMMEDIATE"};
+constexpr Query kCommit{"commit", "COMMIT"};
+constexpr Query kRollback{"rollback", "ROLLBACK"};
+
+class DeferredInsertTest : public ConnectionTest {
+ protected:
+  void SetUp() override {
+    ConnectionTest::SetUp();
+    db_->ExecScript(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL "
+        "REFERENCES parent(id), note TEXT, amount INTEGER NOT NULL CHECK (amount > 0));");
+    db_->AllowDeferred({&kInsertParent, &kInsertChild});
+  }
+
+  int64_t Count(const Query& q) {
+    Rows r = db_->Select(q);
+    EXPECT_TRUE(r.Next());
+    return r.Int(0);
+  }
+  int64_t Written() { return sqlite3_total_changes64(db_->raw()); }
+};
+
+TEST_F(DeferredInsertTest, RowsWaitAndAreWrittenAtCommitWithTheIdsTheyWereGiven) {
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  const int64_t written = Written(), changes = db_->TotalChanges();
+  std::vector<int64_t> parents, children;
+  // 100 rows a table: statements of 64, 32 and 4 rows.
+  for (int i = 0; i < 100; ++i) {
+    parents.push_back(db_->Insert(kInsertParent, "p" + std::to_string(i)));
+    std::optional<std::string> note;
+    if (i % 3 != 0) note = std::string(static_cast<size_t>(i), 'n');
+    children.push_back(db_->Insert(kInsertChild, parents.back(), note, int64_t{i + 1}));
+  }
+  EXPECT_EQ(db_->RowsWaiting(), 200u);
+  EXPECT_EQ(Written(), written);  // nothing ran
+  EXPECT_EQ(db_->TotalChanges(), changes + 200);
+  EXPECT_EQ(Count(kCountT), 0);  // a statement naming neither table writes nothing out
+  EXPECT_EQ(db_->RowsWaiting(), 200u);
+  db_->Exec(kCommit);
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  EXPECT_EQ(Written(), written + 200);
+
+  Rows r = db_->Select(kSelectChildren);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(r.Next());
+    EXPECT_EQ(r.Int(0), children[static_cast<size_t>(i)]);
+    EXPECT_EQ(r.Int(1), parents[static_cast<size_t>(i)]);
+    EXPECT_EQ(r.IsNull(2), i % 3 == 0);
+    if (i % 3 != 0) {
+      EXPECT_EQ(r.Text(2), std::string(static_cast<size_t>(i), 'n'));
+    }
+    EXPECT_EQ(r.Int(3), i + 1);
+    EXPECT_EQ(r.Text(4), "p" + std::to_string(i));
+  }
+  EXPECT_FALSE(r.Next());
+}
+
+TEST_F(DeferredInsertTest, AStatementNamingATableSeesTheRowsThatWaitedForIt) {
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  const int64_t parent = db_->Insert(kInsertParent, "p");
+  for (int i = 0; i < 3; ++i) db_->Insert(kInsertChild, parent, std::nullopt, int64_t{1});
+  EXPECT_EQ(Count(kCountChildren), 3);
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  // Ids go on from the rows written.
+  EXPECT_EQ(db_->Insert(kInsertChild, parent, std::nullopt, int64_t{1}), 4);
+  db_->Exec(kCommit);
+  EXPECT_EQ(Count(kCountChildren), 4);
+}
+
+TEST_F(DeferredInsertTest, ARollbackDropsTheRowsThatWaitAndTheirIdsAreGivenAgain) {
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  EXPECT_EQ(db_->Insert(kInsertParent, "gone"), 1);
+  EXPECT_EQ(db_->Insert(kInsertParent, "gone too"), 2);
+  db_->Exec(kRollback);
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  db_->Exec(kBegin);
+  EXPECT_EQ(db_->Insert(kInsertParent, "kept"), 1);
+  db_->Exec(kCommit);
+  constexpr Query kNames{"names", "SELECT group_concat(name) FROM parent"};
+  Rows r = db_->Select(kNames);
+  ASSERT_TRUE(r.Next());
+  EXPECT_EQ(r.Text(0), "kept");
+}
+
+TEST_F(DeferredInsertTest, RollingBackToASavepointKeepsWhatWaitedBeforeIt) {
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  const int64_t parent = db_->Insert(kInsertParent, "before");
+  db_->ExecScript("SAVEPOINT job");  // writes out what waits
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  db_->Insert(kInsertChild, parent, std::nullopt, int64_t{1});
+  db_->ExecScript("ROLLBACK TO job; RELEASE job");
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  db_->Exec(kCommit);
+  EXPECT_EQ(Count(kCountChildren), 0);
+  constexpr Query kParents{"parents", "SELECT count(*) FROM parent"};
+  EXPECT_EQ(Count(kParents), 1);
+}
+
+TEST_F(DeferredInsertTest, ARowThatFailsWhenWrittenOutFailsItsStatementByName) {
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  const int64_t parent = db_->Insert(kInsertParent, "p");
+  db_->Insert(kInsertChild, parent, std::nullopt, int64_t{0});  // CHECK (amount > 0)
+  try {
+    db_->WriteDeferred();
+    ADD_FAILURE() << "a row breaking a CHECK was written";
+  } catch (const SqliteError& e) {
+    EXPECT_NE(std::string(e.what()).find("insert_child"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  db_->Exec(kRollback);
+  EXPECT_EQ(Count(kCountChildren), 0);
+}
+
+TEST_F(DeferredInsertTest, WithoutDeferringAnInsertRunsAtOnce) {
+  const int64_t written = Written();
+  EXPECT_EQ(db_->Insert(kInsertParent, "now"), 1);  // deferring is off by default
+  EXPECT_EQ(Written(), written + 1);
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  db_->Insert(kInsertParent, "waits");
+  db_->DeferInserts(false);  // writes out what waits
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  EXPECT_EQ(db_->Insert(kInsertParent, "now too"), 3);
+  db_->Exec(kCommit);
+  EXPECT_EQ(Written(), written + 3);
 }
 
 }  // namespace

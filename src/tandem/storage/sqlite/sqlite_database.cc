@@ -104,6 +104,7 @@ class SqliteDatabase final : public Database {
         checkpointer_(std::move(checkpointer)) {
     // Replaces SQLite's automatic checkpoint, which would run on the writer thread.
     sqlite3_wal_hook(writer_->raw(), &SqliteDatabase::OnWalCommit, this);
+    AllowDeferredInserts(*writer_);
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "tandem-writer");  // visible in top -H and perf
       WriterLoop();
@@ -256,7 +257,7 @@ class SqliteDatabase final : public Database {
   }
 
   // One transaction for the whole batch. A job runs without a savepoint of its own as long as
-  // jobs succeed, or fail without having changed anything (sqlite3_total_changes64 tells): a
+  // jobs succeed, or fail without having changed anything (Connection::TotalChanges tells): a
   // savepoint saves every page its job changes first, 11-16 % of the writer's time on the
   // flash sale. A job that fails after changing something can only be undone with the whole
   // transaction: the batch then runs again from its start with a savepoint per job (so each job
@@ -336,11 +337,15 @@ class SqliteDatabase final : public Database {
       for (auto& job : batch) job->done(Status(Code::kUnavailable, e.what()));
       return Pass::kAnswered;
     }
+    // Without savepoints, inserts of order lines and allocations wait and are written many to a
+    // statement (Connection::Insert); with them, a refused job's rows must be gone at its
+    // ROLLBACK TO, so nothing waits.
+    writer_->DeferInserts(!guarded);
     SqliteTx tx(*writer_, &cache_, &recent_orders_);
     for (size_t i = 0; i < batch.size(); ++i) {
       const Mark job_mark = MarkNow();
       try {
-        const int64_t changes_before = sqlite3_total_changes64(writer_->raw());
+        const int64_t changes_before = writer_->TotalChanges();
         if (guarded) writer_->Exec(kSavepoint);
         results[i] = RunGuarded(batch[i]->fn, tx);
         if (!writer_->InTransaction()) {
@@ -357,7 +362,7 @@ class SqliteDatabase final : public Database {
           writer_->Exec(kRollbackTo);
           writer_->Exec(kRelease);
           ForgetSince(job_mark);
-        } else if (sqlite3_total_changes64(writer_->raw()) != changes_before) {
+        } else if (writer_->TotalChanges() != changes_before) {
           writer_->Exec(kRollback);
           ForgetSince(batch_mark_);
           return Pass::kUndone;
@@ -378,6 +383,19 @@ class SqliteDatabase final : public Database {
           return Pass::kAnswered;
         }
       }
+    }
+    // The inserts that waited are written before COMMIT. Which job's row failed cannot be told
+    // here: the batch runs again with a savepoint per job, where nothing waits.
+    try {
+      writer_->WriteDeferred();
+    } catch (const SqliteError&) {
+      try {
+        if (writer_->InTransaction()) writer_->Exec(kRollback);
+      } catch (const SqliteError&) {
+        TANDEM_UNEXPECTED("rollback after a failed deferred insert failed");
+      }
+      ForgetSince(batch_mark_);
+      return Pass::kUndone;
     }
     return Pass::kDone;
   }

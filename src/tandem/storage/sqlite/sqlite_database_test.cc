@@ -392,6 +392,45 @@ TEST_F(SqliteDatabaseTest, AWriteRefusedAfterChangingSomethingIsUndoneAndTheOthe
   EXPECT_FALSE(HasSetting("e"));
 }
 
+// Allocations and order lines wait in memory and are written many to a statement just before
+// COMMIT (Connection::Insert). One that fails there is undone with its batch, which runs again
+// with a savepoint per job and nothing waiting: only its own job fails.
+TEST_F(SqliteDatabaseTest, AnInsertThatFailsWhenWrittenOutIsUndoneAloneAndTheOthersKept) {
+  std::vector<int64_t> locations = Seed("SKU-W", 5, 0);
+  auto order = PlaceOrder("SKU-W", 1);
+  ASSERT_TRUE(order.ok()) << order.status().message();
+  auto allocate = [&](const std::string& key, int64_t quantity, std::atomic<int>& runs) {
+    return [&, key, quantity](Tx& tx) {
+      ++runs;
+      tx.PutSetting(key, "1");
+      tx.inventory().InsertAllocation({0, order->id, order->lines[0].id, "SKU-W", locations[0],
+                                       quantity, true, std::nullopt, false});
+      return Status::Ok();
+    };
+  };
+  std::atomic<int> runs_a{0}, runs_b{0}, runs_c{0};
+  std::vector<Status> outcomes =
+      RunAsOneBatch({allocate("a", 2, runs_a), allocate("b", 0, runs_b),  // CHECK (quantity > 0)
+                     allocate("c", 3, runs_c)});
+  EXPECT_TRUE(outcomes[0].ok()) << outcomes[0].message();
+  EXPECT_EQ(outcomes[1].code(), Code::kInternal);
+  EXPECT_TRUE(outcomes[2].ok()) << outcomes[2].message();
+  EXPECT_EQ(runs_a.load(), 2);  // undone with the batch, then run again
+  EXPECT_EQ(runs_b.load(), 2);
+  EXPECT_EQ(runs_c.load(), 2);
+  EXPECT_TRUE(HasSetting("a"));
+  EXPECT_FALSE(HasSetting("b"));
+  EXPECT_TRUE(HasSetting("c"));
+  std::vector<int64_t> quantities;
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   for (const auto& a : tx.inventory().AllocationsOfOrder(order->id)) {
+                     quantities.push_back(a.quantity);
+                   }
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(quantities, (std::vector<int64_t>{1, 2, 3}));  // the checkout's, a's and c's
+}
+
 // Writes queued without waiting (as the flash-sale handlers do) span several batches; each is
 // answered once committed, on a storage thread, and sees the writes queued before it.
 TEST_F(SqliteDatabaseTest, AsyncWritesAreAnsweredAfterTheirCommitInQueueOrder) {

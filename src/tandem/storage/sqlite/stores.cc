@@ -153,9 +153,10 @@ constexpr Query kSelectExpiredHolds{"select_expired_holds",
 constexpr Query kSelectExpiredHoldsOfSku{"select_expired_holds_of_sku",
     "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
     "WHERE sku = ? AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?"};
+// Deferred by the writer (AllowDeferredInserts): the id first, nothing after the VALUES.
 constexpr Query kInsertAllocation{"insert_allocation",
-    "INSERT INTO allocations (order_id, line_id, sku, location_id, quantity, open, event_id) "
-    "VALUES (?, ?, ?, ?, ?, 1, ?)"};
+    "INSERT INTO allocations (id, order_id, line_id, sku, location_id, quantity, open, event_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, 1, ?)"};
 constexpr Query kSelectAllocationsOfOrder{"select_allocations_of_order",
     "SELECT id, order_id, line_id, sku, location_id, quantity, open, event_id, shipped FROM allocations "
     "WHERE order_id = ? ORDER BY id"};
@@ -346,15 +347,17 @@ constexpr Query kStartSequence{"start_sequence",
     "INSERT INTO order_sequences (year, last) VALUES (?, 1)"};
 constexpr Query kSelectSequence{"select_sequence",
     "SELECT last FROM order_sequences WHERE year = ?"};
+// The next three are deferred by the writer (AllowDeferredInserts): the id first, nothing after
+// the VALUES.
 constexpr Query kInsertOrder{"insert_order",
-    "INSERT INTO orders (number, tracking_code, access_token_hash, customer_id, channel, email, "
-    "name, phone, status, payment_method, fulfillment_method, address, location_id, service, "
-    "currency, subtotal, discount, shipping, total, newsletter_opt_in, cart_id, created_ms, "
-    "updated_ms, placed_by, placed_status, placed_note) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+    "INSERT INTO orders (id, number, tracking_code, access_token_hash, customer_id, channel, "
+    "email, name, phone, status, payment_method, fulfillment_method, address, location_id, "
+    "service, currency, subtotal, discount, shipping, total, newsletter_opt_in, cart_id, "
+    "created_ms, updated_ms, placed_by, placed_status, placed_note) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
 constexpr Query kInsertOrderLine{"insert_order_line",
-    "INSERT INTO order_lines (order_id, sku, product_id, name, options, image_url, unit_price, "
-    "quantity, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+    "INSERT INTO order_lines (id, order_id, sku, product_id, name, options, image_url, "
+    "unit_price, quantity, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
 constexpr Query kInsertTimeline{"insert_timeline",
     "INSERT INTO order_timeline (order_id, at_ms, actor, from_status, to_status, note) "
     "VALUES (?, ?, ?, ?, ?, ?)"};
@@ -722,9 +725,8 @@ std::vector<inventory::Hold> SqliteInventoryStore::ExpiredHolds(int64_t now_ms,
 }
 
 int64_t SqliteInventoryStore::InsertAllocation(const inventory::Allocation& a) {
-  c_.Exec(kInsertAllocation, a.order_id, a.line_id, a.sku, a.location_id, a.quantity,
-          a.event_id);
-  return c_.LastInsertId();
+  return c_.Insert(kInsertAllocation, a.order_id, a.line_id, a.sku, a.location_id, a.quantity,
+                   a.event_id);
 }
 
 std::vector<inventory::Allocation> SqliteInventoryStore::AllocationsOfOrder(int64_t order_id) {
@@ -931,6 +933,11 @@ int64_t SqliteOrderStore::NextOrderSequence(int year) {
   return r.Int(0);
 }
 
+void AllowDeferredInserts(Connection& c) {
+  // Parents first: lines name their order, allocations their line.
+  c.AllowDeferred({&kInsertOrder, &kInsertOrderLine, &kInsertAllocation});
+}
+
 int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
   // The placement entry (migration 11) goes into the order's row; any other entry is a row.
   const orders::TimelineEntry* placed = nullptr;
@@ -944,20 +951,19 @@ int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
     placed_status = placed->to;
     placed_note = placed->note;
   }
-  c_.Exec(kInsertOrder, o.number, o.tracking_code, o.access_token_hash, o.customer_id, o.channel,
-          o.email, o.name, o.phone, std::string(orders::StatusName(o.status)),
-          std::string(orders::PaymentMethodName(o.payment_method)),
-          std::string(orders::FulfillmentName(o.fulfillment.method)),
-          AddressToJson(o.fulfillment.address), o.fulfillment.location_id, o.fulfillment.service,
-          o.totals.total.currency, o.totals.subtotal.amount, o.totals.discount.amount,
-          o.totals.shipping.amount, o.totals.total.amount, o.newsletter_opt_in, o.cart_id,
-          o.created_ms, o.updated_ms, placed_by, placed_status, placed_note);
-  o.id = c_.LastInsertId();
+  o.id = c_.Insert(kInsertOrder, o.number, o.tracking_code, o.access_token_hash, o.customer_id,
+                   o.channel, o.email, o.name, o.phone, orders::StatusName(o.status),
+                   orders::PaymentMethodName(o.payment_method),
+                   orders::FulfillmentName(o.fulfillment.method),
+                   AddressToJson(o.fulfillment.address), o.fulfillment.location_id,
+                   o.fulfillment.service, o.totals.total.currency, o.totals.subtotal.amount,
+                   o.totals.discount.amount, o.totals.shipping.amount, o.totals.total.amount,
+                   o.newsletter_opt_in, o.cart_id, o.created_ms, o.updated_ms, placed_by,
+                   placed_status, placed_note);
   if (recent_) recent_->Add(o.email, o.id, o.created_ms);
   for (orders::OrderLine& l : o.lines) {
-    c_.Exec(kInsertOrderLine, o.id, l.sku, l.product_id, l.name, l.options, l.image_url,
-            l.unit_price.amount, l.quantity, l.line_total.amount);
-    l.id = c_.LastInsertId();
+    l.id = c_.Insert(kInsertOrderLine, o.id, l.sku, l.product_id, l.name, l.options,
+                     l.image_url, l.unit_price.amount, l.quantity, l.line_total.amount);
   }
   for (const orders::TimelineEntry& e : o.timeline) {
     if (&e != placed) AppendTimeline(o.id, e);

@@ -9,6 +9,11 @@
 
 namespace tandem::storage::sqlite {
 
+// Lets the writer's connection defer the inserts of orders, their lines and their allocations
+// (Connection::Insert): a checkout's three inserts, written many to a statement per batch
+// (docs/performance.md, step 16).
+void AllowDeferredInserts(Connection& c);
+
 class SqliteCatalogStore final : public catalog::CatalogStore {
  public:
   // `cache`: the writer's (see reference_cache.h); none on readers.
