@@ -276,7 +276,10 @@ void Connection::WriteDeferred() {
         } else {
           rc = sqlite3_bind_null(stmt, param);
         }
-        if (rc != SQLITE_OK) Throw(db_, rc, d.query->name);
+        if (rc != SQLITE_OK) {
+          sqlite3_clear_bindings(stmt);  // no text bound where it will be gone
+          Throw(db_, rc, d.query->name);
+        }
       }
       int rc = sqlite3_step(stmt);
       sqlite3_reset(stmt);
