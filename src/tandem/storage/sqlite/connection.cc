@@ -188,6 +188,7 @@ void Connection::AllowDeferred(std::vector<const Query*> parents_first) {
   constexpr Query kForeignKeys{"foreign_keys",
                                "SELECT m.name, f.\"table\" FROM sqlite_master m, "
                                "pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"};
+  for (Deferrable& d : deferrable_) d.referred_by.clear();
   {
     Rows r = Select(kForeignKeys);
     while (r.Next()) {
@@ -263,23 +264,12 @@ void Connection::WriteDeferred() {
       }
       const size_t first = row * static_cast<size_t>(d.columns);
       const size_t end = (row + n) * static_cast<size_t>(d.columns);
-      for (size_t i = first; i < end; ++i) {
-        const int param = static_cast<int>(i - first + 1);
-        const Value& v = d.values[i];
-        int rc = SQLITE_OK;
-        if (const int64_t* x = std::get_if<int64_t>(&v)) {
-          rc = sqlite3_bind_int64(stmt, param, *x);
-        } else if (const double* x = std::get_if<double>(&v)) {
-          rc = sqlite3_bind_double(stmt, param, *x);
-        } else if (const std::string* x = std::get_if<std::string>(&v)) {
-          rc = sqlite3_bind_text64(stmt, param, x->data(), x->size(), SQLITE_STATIC, SQLITE_UTF8);
-        } else {
-          rc = sqlite3_bind_null(stmt, param);
-        }
-        if (rc != SQLITE_OK) {
-          sqlite3_clear_bindings(stmt);  // no text bound where it will be gone
-          Throw(db_, rc, d.query->name);
-        }
+      Binder bind{stmt, *d.query, SQLITE_STATIC};
+      try {
+        for (size_t i = first; i < end; ++i) std::visit(bind, d.values[i]);
+      } catch (const SqliteError&) {
+        sqlite3_clear_bindings(stmt);  // no text left bound where it will be gone
+        throw;
       }
       int rc = sqlite3_step(stmt);
       sqlite3_reset(stmt);

@@ -114,7 +114,8 @@ class Connection {
 
   // The inserts that may wait, parents first: rows are written table by table in this order,
   // so a row may refer to a waiting row of a table before it. Call it once the schema is in
-  // place (it reads the foreign keys). Not for tables that a trigger or view reads.
+  // place: it reads the foreign keys (again at every call). Not for tables that a trigger or
+  // view reads.
   void AllowDeferred(std::vector<const Query*> parents_first);
   // Turns deferring on or off; off writes out what waits.
   void DeferInserts(bool on);
@@ -195,6 +196,7 @@ class Connection {
     void operator()(const std::string& v) { (*this)(std::string_view(v)); }
     void operator()(const char* v) { (*this)(std::string_view(v)); }
     void operator()(std::nullopt_t);
+    void operator()(std::monostate) { (*this)(std::nullopt); }  // a waiting row's NULL
     template <typename T>
     void operator()(const std::optional<T>& v) {
       if (v) {

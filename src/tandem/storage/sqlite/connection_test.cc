@@ -144,6 +144,21 @@ TEST_F(DeferredInsertTest, AStatementNamingATableSeesTheRowsThatWaitedForIt) {
   EXPECT_EQ(Count(kCountChildren), 4);
 }
 
+TEST_F(DeferredInsertTest, AnInsertReferringToAWaitingRowFindsItWritten) {
+  // `tag` is not deferred and names no deferred table, but its foreign key refers to parent:
+  // the check of that key must find the parent row.
+  db_->ExecScript("CREATE TABLE tag (parent_id INTEGER NOT NULL REFERENCES parent(id))");
+  db_->AllowDeferred({});  // reads the foreign keys again, with tag's
+  constexpr Query kInsertTag{"insert_tag", "INSERT INTO tag (parent_id) VALUES (?)"};
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  const int64_t parent = db_->Insert(kInsertParent, "p");
+  EXPECT_EQ(db_->RowsWaiting(), 1u);
+  EXPECT_EQ(db_->Exec(kInsertTag, parent), 1);
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  db_->Exec(kCommit);
+}
+
 TEST_F(DeferredInsertTest, ARollbackDropsTheRowsThatWaitAndTheirIdsAreGivenAgain) {
   db_->Exec(kBegin);
   db_->DeferInserts(true);

@@ -337,9 +337,9 @@ class SqliteDatabase final : public Database {
       for (auto& job : batch) job->done(Status(Code::kUnavailable, e.what()));
       return Pass::kAnswered;
     }
-    // Without savepoints, inserts of order lines and allocations wait and are written many to a
-    // statement (Connection::Insert); with them, a refused job's rows must be gone at its
-    // ROLLBACK TO, so nothing waits.
+    // Without savepoints, the inserts of orders, their lines and allocations wait and are written
+    // many to a statement (Connection::Insert); with them nothing waits, so that a refused job's
+    // ROLLBACK TO takes its rows with it, and a row that fails fails its own job.
     writer_->DeferInserts(!guarded);
     SqliteTx tx(*writer_, &cache_, &recent_orders_);
     for (size_t i = 0; i < batch.size(); ++i) {
