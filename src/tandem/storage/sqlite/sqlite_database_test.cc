@@ -431,6 +431,37 @@ TEST_F(SqliteDatabaseTest, AnInsertThatFailsWhenWrittenOutIsUndoneAloneAndTheOth
   EXPECT_EQ(quantities, (std::vector<int64_t>{1, 2, 3}));  // the checkout's, a's and c's
 }
 
+// A write refused after an insert that waits in memory changed something: its batch is undone
+// and run again, and its row is never written.
+TEST_F(SqliteDatabaseTest, AWriteRefusedAfterAnInsertThatWaitedLeavesNoRow) {
+  std::vector<int64_t> locations = Seed("SKU-R", 5, 0);
+  auto order = PlaceOrder("SKU-R", 1);
+  ASSERT_TRUE(order.ok()) << order.status().message();
+  std::atomic<int> runs_a{0}, runs_b{0};
+  auto allocate = [&](int64_t quantity, bool refuse, std::atomic<int>& runs) {
+    return [&, quantity, refuse](Tx& tx) {
+      ++runs;
+      tx.inventory().InsertAllocation({0, order->id, order->lines[0].id, "SKU-R", locations[0],
+                                       quantity, true, std::nullopt, false});
+      return refuse ? Status(Code::kConflict, "refused after inserting") : Status::Ok();
+    };
+  };
+  std::vector<Status> outcomes =
+      RunAsOneBatch({allocate(2, false, runs_a), allocate(7, true, runs_b)});
+  EXPECT_TRUE(outcomes[0].ok()) << outcomes[0].message();
+  EXPECT_EQ(outcomes[1].code(), Code::kConflict);
+  EXPECT_EQ(runs_a.load(), 2);  // undone with b, then run again
+  EXPECT_EQ(runs_b.load(), 2);
+  std::vector<int64_t> quantities;
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   for (const auto& a : tx.inventory().AllocationsOfOrder(order->id)) {
+                     quantities.push_back(a.quantity);
+                   }
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(quantities, (std::vector<int64_t>{1, 2}));  // the checkout's and a's, never b's 7
+}
+
 // Writes queued without waiting (as the flash-sale handlers do) span several batches; each is
 // answered once committed, on a storage thread, and sees the writes queued before it.
 TEST_F(SqliteDatabaseTest, AsyncWritesAreAnsweredAfterTheirCommitInQueueOrder) {
