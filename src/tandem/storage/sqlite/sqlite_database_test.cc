@@ -143,6 +143,18 @@ class SqliteDatabaseTest : public ::testing::Test {
     return total;
   }
 
+  // The quantities of an order's allocations, in the order they were made.
+  std::vector<int64_t> AllocatedQuantities(int64_t order_id) {
+    std::vector<int64_t> quantities;
+    EXPECT_TRUE(db_->Read([&](Tx& tx) {
+                     for (const auto& a : tx.inventory().AllocationsOfOrder(order_id)) {
+                       quantities.push_back(a.quantity);
+                     }
+                     return Status::Ok();
+                   }).ok());
+    return quantities;
+  }
+
   std::vector<std::string> Discrepancies() {
     std::vector<std::string> found;
     EXPECT_TRUE(db_->Read([&](Tx& tx) {
@@ -421,14 +433,7 @@ TEST_F(SqliteDatabaseTest, AnInsertThatFailsWhenWrittenOutIsUndoneAloneAndTheOth
   EXPECT_TRUE(HasSetting("a"));
   EXPECT_FALSE(HasSetting("b"));
   EXPECT_TRUE(HasSetting("c"));
-  std::vector<int64_t> quantities;
-  ASSERT_TRUE(db_->Read([&](Tx& tx) {
-                   for (const auto& a : tx.inventory().AllocationsOfOrder(order->id)) {
-                     quantities.push_back(a.quantity);
-                   }
-                   return Status::Ok();
-                 }).ok());
-  EXPECT_EQ(quantities, (std::vector<int64_t>{1, 2, 3}));  // the checkout's, a's and c's
+  EXPECT_EQ(AllocatedQuantities(order->id), (std::vector<int64_t>{1, 2, 3}));  // checkout, a, c
 }
 
 // A write refused after an insert that waits in memory changed something: its batch is undone
@@ -452,14 +457,7 @@ TEST_F(SqliteDatabaseTest, AWriteRefusedAfterAnInsertThatWaitedLeavesNoRow) {
   EXPECT_EQ(outcomes[1].code(), Code::kConflict);
   EXPECT_EQ(runs_a.load(), 2);  // undone with b, then run again
   EXPECT_EQ(runs_b.load(), 2);
-  std::vector<int64_t> quantities;
-  ASSERT_TRUE(db_->Read([&](Tx& tx) {
-                   for (const auto& a : tx.inventory().AllocationsOfOrder(order->id)) {
-                     quantities.push_back(a.quantity);
-                   }
-                   return Status::Ok();
-                 }).ok());
-  EXPECT_EQ(quantities, (std::vector<int64_t>{1, 2}));  // the checkout's and a's, never b's 7
+  EXPECT_EQ(AllocatedQuantities(order->id), (std::vector<int64_t>{1, 2}));  // never b's 7
 }
 
 // Writes queued without waiting (as the flash-sale handlers do) span several batches; each is
