@@ -1,7 +1,8 @@
 """Smoke test of the benchmark tooling (issue 4): `bench/run.sh --quick` end to end.
 
 It proves that the load generator, the seeder, the verifier, the runner's checks, the report,
-the in-process benchmark and (when PostgreSQL is installed) the pgbench comparison work. It never asserts a timing.
+the in-process benchmark and (when PostgreSQL is installed) the pgbench comparison work. It never
+asserts a timing.
 
 Binaries: TANDEM_BIN (default: the debug build) and TANDEM_LOADGEN (default: the tandem-loadgen
 of the same build folder). Run:  /usr/bin/python3 -m pytest -q bench/test_bench_smoke.py

@@ -339,7 +339,8 @@ void BM_BareCheckoutLoop(benchmark::State& state) {
   }
   sqlite3_stmt* take =
       bare.Prepare("UPDATE stock SET available = available - 1 WHERE sku = ? AND available >= 1");
-  sqlite3_stmt* order = bare.Prepare("INSERT INTO orders (sku, quantity, created_ms) VALUES (?, 1, ?)");
+  sqlite3_stmt* order =
+      bare.Prepare("INSERT INTO orders (sku, quantity, created_ms) VALUES (?, 1, ?)");
   SystemClock clock;
   const int64_t per_commit = state.range(0);
   int64_t n = 0;

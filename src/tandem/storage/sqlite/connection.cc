@@ -21,9 +21,6 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 10000;
 
-// Rows to a statement when waiting inserts are written out: 1, 2, 4, … 64.
-constexpr size_t kDeferredStatementsMax = 7;
-
 // The statement's first word, upper-cased.
 std::string FirstWord(const char* sql) {
   while (*sql != '\0' && std::isspace(static_cast<unsigned char>(*sql))) ++sql;
@@ -138,7 +135,7 @@ Connection::~Connection() {
 
 void Connection::ExecScript(const char* sql) {
   // A script may name any table: what waits is written out first (or dropped by a rollback).
-  BeforeRunning(BeforeOf(sql), TablesWaiting());
+  BeforeRunning(BeforeOf(sql), waiting_);
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
@@ -159,7 +156,7 @@ sqlite3_stmt* Connection::Prepare(const Query& query) {
     it = cache_.emplace(query.sql, Cached{stmt, TablesNamed(query.sql), BeforeOf(query.sql)})
              .first;
   }
-  if (deferred_rows_waiting_ != 0) BeforeRunning(it->second.before, it->second.names);
+  if (waiting_ != 0) BeforeRunning(it->second.before, it->second.names);
   return it->second.stmt;
 }
 
@@ -175,12 +172,12 @@ void Connection::AllowDeferred(std::vector<const Query*> parents_first) {
     TANDEM_CHECK(into == 0 && values != std::string::npos);
     Deferrable d;
     d.query = q;
+    d.bit = uint32_t{1} << deferrable_.size();
     d.table = sql.substr(12, sql.find_first_of(" (", 12) - 12);
     d.head = sql.substr(0, values + 8);
     d.tuple = sql.substr(values + 8);
     d.columns = static_cast<int>(std::count(d.tuple.begin(), d.tuple.end(), '?'));
     TANDEM_CHECK(d.columns > 0 && d.tuple.front() == '(' && d.tuple.back() == ')');
-    d.by_rows.assign(kDeferredStatementsMax, nullptr);
     deferrable_.push_back(std::move(d));
   }
   // A row inserted into a table that refers to a waiting row needs that row written first (the
@@ -238,12 +235,11 @@ int64_t Connection::NextDeferredId(Deferrable& d) {
     sqlite3_reset(d.largest_id);
     if (d.values.capacity() == 0) d.values.reserve(256 * static_cast<size_t>(d.columns));
   }
-  ++deferred_rows_waiting_;
   return d.next_id++;
 }
 
 void Connection::WriteDeferred() {
-  if (deferred_rows_waiting_ == 0) return;
+  if (waiting_ == 0) return;
   struct DropOnExit {
     Connection* c;
     ~DropOnExit() { c->DropDeferred(); }
@@ -252,7 +248,7 @@ void Connection::WriteDeferred() {
     size_t row = 0;
     while (row < d.rows) {
       size_t log2 = 0;
-      while (log2 + 1 < kDeferredStatementsMax && (size_t{2} << log2) <= d.rows - row) ++log2;
+      while (log2 + 1 < Deferrable::kSizes && (size_t{2} << log2) <= d.rows - row) ++log2;
       const size_t n = size_t{1} << log2;
       sqlite3_stmt*& stmt = d.by_rows[log2];
       if (stmt == nullptr) {
@@ -286,7 +282,7 @@ void Connection::DropDeferred() {
     d.rows = 0;
     d.next_id = 0;
   }
-  deferred_rows_waiting_ = 0;
+  waiting_ = 0;
 }
 
 Connection::Before Connection::BeforeOf(const char* sql) {
@@ -301,33 +297,22 @@ Connection::Before Connection::BeforeOf(const char* sql) {
 }
 
 void Connection::BeforeRunning(Before before, uint32_t names) {
-  if (deferred_rows_waiting_ == 0) return;
+  if (waiting_ == 0) return;
   if (before == Before::kDrop) {
     DropDeferred();
-  } else if (before == Before::kWriteAll || (names & TablesWaiting()) != 0) {
+  } else if (before == Before::kWriteAll || (names & waiting_) != 0) {
     WriteDeferred();
   }
 }
 
 uint32_t Connection::TablesNamed(const char* sql) const {
   uint32_t names = 0;
-  for (size_t i = 0; i < deferrable_.size(); ++i) {
-    const Deferrable& d = deferrable_[i];
+  for (const Deferrable& d : deferrable_) {
     bool named = NamesWord(sql, d.table);
-    for (size_t j = 0; !named && j < d.referred_by.size(); ++j) {
-      named = NamesWord(sql, d.referred_by[j]);
-    }
-    if (named) names |= uint32_t{1} << i;
+    for (const std::string& child : d.referred_by) named = named || NamesWord(sql, child);
+    if (named) names |= d.bit;
   }
   return names;
-}
-
-uint32_t Connection::TablesWaiting() const {
-  uint32_t waiting = 0;
-  for (size_t i = 0; i < deferrable_.size(); ++i) {
-    if (deferrable_[i].rows != 0) waiting |= uint32_t{1} << i;
-  }
-  return waiting;
 }
 
 void Connection::Binder::operator()(int64_t v) {

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -108,6 +109,7 @@ class Connection {
     d->values.emplace_back(id);
     (d->values.emplace_back(ValueOf(args)), ...);
     ++d->rows;
+    waiting_ |= d->bit;
     ++deferred_rows_;
     return id;
   }
@@ -151,6 +153,7 @@ class Connection {
   // An insert that may wait, and the rows waiting for it.
   struct Deferrable {
     const Query* query;
+    uint32_t bit;  // its bit in `names` and `waiting_`
     std::string table;
     std::vector<std::string> referred_by;  // tables with a foreign key to this one
     std::string head;   // "INSERT INTO t (id, …) VALUES "
@@ -159,7 +162,8 @@ class Connection {
     int64_t next_id = 0;  // the next row's id while rows wait; 0 when none does
     size_t rows = 0;
     std::vector<Value> values;  // `columns` per row
-    std::vector<sqlite3_stmt*> by_rows;  // [i]: 2^i rows to a statement
+    static constexpr size_t kSizes = 7;  // statements of 1, 2, 4, … 64 rows
+    std::array<sqlite3_stmt*, kSizes> by_rows{};  // [i]: 2^i rows to a statement
     sqlite3_stmt* largest_id = nullptr;
   };
   Deferrable* DeferrableOf(const Query& query);
@@ -171,8 +175,8 @@ class Connection {
   enum class Before : uint8_t { kWriteNamed, kWriteAll, kDrop };
   static Before BeforeOf(const char* sql);
   void BeforeRunning(Before before, uint32_t names);
-  uint32_t TablesNamed(const char* sql) const;  // bit i: names deferrable_[i]'s table
-  uint32_t TablesWaiting() const;
+  // The bits of the deferrable tables `sql` names, itself or through a table referring to it.
+  uint32_t TablesNamed(const char* sql) const;
 
   struct Cached {
     sqlite3_stmt* stmt;
@@ -221,7 +225,7 @@ class Connection {
   std::vector<Deferrable> deferrable_;  // parents first
   bool deferring_ = false;
   int64_t deferred_rows_ = 0;  // ever deferred
-  size_t deferred_rows_waiting_ = 0;
+  uint32_t waiting_ = 0;       // bit i: deferrable_[i] has rows waiting
 };
 
 }  // namespace tandem::storage::sqlite
