@@ -126,9 +126,15 @@ void Allocator::ReleaseHold(const Hold& hold) {
 }
 
 int Allocator::ReleaseExpiredHolds(const std::string& sku, int limit) {
-  std::vector<Hold> expired = store_.ExpiredHolds(now_ms_, sku, limit);
-  for (const Hold& h : expired) ReleaseHold(h);
-  return static_cast<int>(expired.size());
+  auto release = [&](const std::vector<Hold>& expired) {
+    for (const Hold& h : expired) ReleaseHold(h);
+    return static_cast<int>(expired.size());
+  };
+  // Every SKU's, oldest first: their lookup is the cheap one (holds are indexed by expiry, not by
+  // SKU), and releasing them keeps the expired holds few. Past `limit` of them, the SKU's own.
+  int released = release(store_.ExpiredHolds(now_ms_, "", limit));
+  if (!sku.empty() && released == limit) released += release(store_.ExpiredHolds(now_ms_, sku, limit));
+  return released;
 }
 
 Allocation Allocator::AllocateFromHold(const Hold& hold, int64_t order_id, int64_t line_id) {

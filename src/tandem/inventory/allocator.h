@@ -61,7 +61,8 @@ class Allocator {
   const std::optional<SaleEventSku>& ActiveEvent(const std::string& sku);
   // Gives back a hold's units and deletes it.
   void ReleaseHold(const Hold& hold);
-  // Releases up to `limit` expired holds (of one SKU when `sku` is not empty); returns how many.
+  // Releases up to `limit` expired holds of any SKU, oldest first, and when that many were
+  // released and `sku` is not empty, up to `limit` more of that SKU's; returns how many.
   int ReleaseExpiredHolds(const std::string& sku, int limit);
   // Turns a live hold into an allocation for an order line.
   Allocation AllocateFromHold(const Hold& hold, int64_t order_id, int64_t line_id);

@@ -19,6 +19,7 @@
 #include "tandem/base/crypto.h"
 #include "tandem/base/limits.h"
 #include "tandem/inventory/adjust.h"
+#include "tandem/inventory/allocator.h"
 #include "tandem/orders/service.h"
 #include "tandem/storage/sqlite/connection.h"
 #include "tandem/storage/sqlite/recent_orders.h"
@@ -304,6 +305,33 @@ TEST_F(SqliteDatabaseTest, ExpiredHoldsAreReleasedAndCheckoutReholdsWhenItCan) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Code::kHoldExpired);
   ASSERT_TRUE(Checkout(other).ok());
+  EXPECT_TRUE(Discrepancies().empty());
+}
+
+// Holds are found by expiry, not by SKU (migration 12): a decision gives back every SKU's
+// expired holds, oldest first, and past the limit still the decided SKU's own.
+TEST_F(SqliteDatabaseTest, ADecisionReleasesTheExpiredHoldsOfEverySku) {
+  Seed("SKU-E1", 1, 0);
+  Seed("SKU-E2", 1, 0);
+  Seed("SKU-E3", 1, 0);
+  for (const char* sku : {"SKU-E1", "SKU-E2", "SKU-E3"}) {
+    ASSERT_TRUE(Add(NewCart(), sku, 1).ok());
+    clock_.Advance(1);  // oldest first: E1, E2, E3
+  }
+  clock_.Advance(kTtlMs);
+  // A limit of one: E1's hold, the oldest, goes first; then E3's own, as E3 is decided.
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   inventory::Allocator allocator(tx.inventory(), clock_.NowMs());
+                   EXPECT_EQ(allocator.ReleaseExpiredHolds("SKU-E3", 1), 2);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_EQ(Available("SKU-E1"), 1);
+  EXPECT_EQ(Available("SKU-E2"), 0);
+  EXPECT_EQ(Available("SKU-E3"), 1);
+  // Without a limit in the way, adding E3 gives E2's expired unit back too.
+  ASSERT_TRUE(Add(NewCart(), "SKU-E3", 1).ok());
+  EXPECT_EQ(Available("SKU-E2"), 1);
+  EXPECT_EQ(Available("SKU-E3"), 0);
   EXPECT_TRUE(Discrepancies().empty());
 }
 

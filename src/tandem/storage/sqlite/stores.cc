@@ -123,6 +123,7 @@ constexpr Query kAllocate{"allocate",
 constexpr Query kSetSafetyStock{"set_safety_stock",
     "UPDATE stock_levels SET safety_stock = ?3 WHERE sku = ?1 AND location_id = ?2 "
     "AND on_hand - reserved - allocated >= ?3"};
+// Reads every live hold: holds are not indexed by SKU (migration 12); off the flash sale's path.
 constexpr Query kSelectHoldsAt{"select_holds_at",
     "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
     "WHERE sku = ? AND location_id = ? ORDER BY id DESC"};
@@ -164,26 +165,28 @@ constexpr Query kShrinkAllocation{"shrink_allocation",
     "UPDATE allocations SET quantity = ?2 WHERE id = ?1 AND open = 1 AND quantity > ?2 AND ?2 > 0"};
 constexpr Query kCloseAllocation{"close_allocation",
     "UPDATE allocations SET open = 0, shipped = ?2 WHERE id = ?1 AND open = 1"};
-// Open allocations are summed in one grouped pass: their index is by location, not by SKU.
+// Holds and open allocations are summed in one grouped pass each: neither is indexed by SKU.
 constexpr Query kTotals{"inventory_totals",
     "WITH open_allocated AS ("
     "  SELECT sku, location_id, SUM(quantity) AS units FROM allocations WHERE open = 1"
     "  GROUP BY sku, location_id), "
+    "held AS ("
+    "  SELECT sku, location_id, SUM(quantity) AS units FROM holds GROUP BY sku, location_id), "
     "keys AS ("
     "  SELECT sku, location_id FROM stock_levels"
     "  UNION SELECT sku, location_id FROM movements"
-    "  UNION SELECT sku, location_id FROM holds"
+    "  UNION SELECT sku, location_id FROM held"
     "  UNION SELECT sku, location_id FROM open_allocated) "
     "SELECT k.sku, k.location_id, l.sku IS NOT NULL, COALESCE(l.on_hand, 0),"
     "  (SELECT COALESCE(SUM(delta), 0) FROM movements m"
     "    WHERE m.sku = k.sku AND m.location_id = k.location_id),"
     "  COALESCE(l.reserved, 0),"
-    "  (SELECT COALESCE(SUM(quantity), 0) FROM holds h"
-    "    WHERE h.sku = k.sku AND h.location_id = k.location_id),"
+    "  COALESCE(h.units, 0),"
     "  COALESCE(l.allocated, 0),"
     "  COALESCE(a.units, 0),"
     "  COALESCE(l.safety_stock, 0) "
     "FROM keys k LEFT JOIN stock_levels l ON l.sku = k.sku AND l.location_id = k.location_id "
+    "LEFT JOIN held h ON h.sku = k.sku AND h.location_id = k.location_id "
     "LEFT JOIN open_allocated a ON a.sku = k.sku AND a.location_id = k.location_id "
     "ORDER BY k.sku, k.location_id"};
 
@@ -247,13 +250,16 @@ constexpr Query kPurchased{"sale_event_purchased",
 constexpr Query kAddPurchase{"add_sale_event_purchase",
     "INSERT INTO sale_event_purchases (event_id, customer_key, sku, quantity) VALUES (?1, ?2, ?3, "
     "?4) ON CONFLICT (event_id, customer_key, sku) DO UPDATE SET quantity = quantity + ?4"};
+// The event's holds are summed in one grouped pass: holds are not indexed by event or SKU.
 constexpr Query kEventTotals{"sale_event_totals",
-    "SELECT s.event_id, s.sku, s.ring_fenced, s.committed,"
-    "  (SELECT COALESCE(SUM(quantity), 0) FROM holds h WHERE h.event_id = s.event_id"
-    "    AND h.sku = s.sku),"
+    "WITH held AS ("
+    "  SELECT event_id, sku, SUM(quantity) AS units FROM holds WHERE event_id IS NOT NULL"
+    "  GROUP BY event_id, sku) "
+    "SELECT s.event_id, s.sku, s.ring_fenced, s.committed, COALESCE(h.units, 0),"
     "  (SELECT COALESCE(SUM(quantity), 0) FROM allocations a WHERE a.event_id = s.event_id"
     "    AND a.sku = s.sku AND (a.open = 1 OR a.shipped = 1)) "
-    "FROM sale_event_skus s WHERE ?1 = 0 OR s.event_id = ?1 ORDER BY s.event_id, s.sku"};
+    "FROM sale_event_skus s LEFT JOIN held h ON h.event_id = s.event_id AND h.sku = s.sku "
+    "WHERE ?1 = 0 OR s.event_id = ?1 ORDER BY s.event_id, s.sku"};
 
 constexpr Query kInsertTransfer{"insert_transfer",
     "INSERT INTO transfers (sku, from_location_id, to_location_id, quantity, status, note, "
