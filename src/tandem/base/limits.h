@@ -37,6 +37,9 @@ inline constexpr int64_t kHoldTtlSecondsDefault = 15 * 60;
 inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;
 inline constexpr int64_t kRelatedOrderWindowSeconds = 30 * 60;
 inline constexpr int kHoldSweepBatchMax = 1000;
+// Holds one cart may place over its life (each change of a line places new ones): a hold's id is
+// its cart's id times this plus its number in the cart (storage/sqlite, migration 13).
+inline constexpr int64_t kHoldsPerCartMax = int64_t{1} << 20;
 inline constexpr int kWriteBatchMax = 256;    // transactions folded into one commit
 // Overload (each the default of a `tandem serve` option): past these, a request is answered 503
 // with Retry-After at once instead of waiting, and no queue grows without bound.

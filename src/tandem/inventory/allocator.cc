@@ -106,6 +106,9 @@ Result<std::vector<Hold>> Allocator::PlaceHolds(int64_t cart_id, const std::stri
     }
     Hold h{0, cart_id, sku, s.location_id, s.quantity, expires_ms, event_id};
     h.id = store_.InsertHold(h);
+    if (h.id == 0) {
+      return Status(Code::kConflict, "this cart has been changed too often; start a new cart");
+    }
     holds.push_back(h);
   }
   return holds;

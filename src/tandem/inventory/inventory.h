@@ -183,9 +183,12 @@ class InventoryStore {
   virtual std::vector<Movement> MovementsOf(const std::string& sku, int64_t location_id,
                                             int64_t before_id, int limit) = 0;
 
+  // The new hold's id, greater than the cart's other holds' ids; 0 when the cart has placed
+  // kHoldsPerCartMax holds already (nothing is inserted).
   virtual int64_t InsertHold(const Hold& hold) = 0;
+  // In id order.
   virtual std::vector<Hold> HoldsOfCart(int64_t cart_id) = 0;
-  // Holds of a SKU at a location, newest first.
+  // Holds of a SKU at a location, those of the newest carts first.
   virtual std::vector<Hold> HoldsAt(const std::string& sku, int64_t location_id) = 0;
   virtual void DeleteHold(int64_t hold_id) = 0;
   // Moves the expiry of the cart's holds that are still live (expires_ms > now_ms).

@@ -335,6 +335,68 @@ TEST_F(SqliteDatabaseTest, ADecisionReleasesTheExpiredHoldsOfEverySku) {
   EXPECT_TRUE(Discrepancies().empty());
 }
 
+// A hold's id is its cart's id times kHoldsPerCartMax plus its number in the cart (migration
+// 13): a cart's holds are a range of ids, in the order they were placed.
+TEST_F(SqliteDatabaseTest, AHoldsIdCarriesItsCart) {
+  Seed("SKU-H1", 5, 0);
+  Seed("SKU-H2", 5, 0);
+  int64_t first = NewCart();
+  int64_t second = NewCart();
+  ASSERT_TRUE(Add(first, "SKU-H1", 1).ok());
+  ASSERT_TRUE(Add(second, "SKU-H1", 1).ok());
+  ASSERT_TRUE(Add(first, "SKU-H2", 2).ok());
+  ASSERT_TRUE(Add(first, "SKU-H1", 1).ok());  // one more unit: a third hold of the first cart
+  auto ids_of = [&](int64_t cart) {
+    std::vector<int64_t> ids;
+    EXPECT_TRUE(db_->Read([&](Tx& tx) {
+                     for (const auto& h : tx.inventory().HoldsOfCart(cart)) {
+                       EXPECT_EQ(h.cart_id, cart);
+                       ids.push_back(h.id);
+                     }
+                     return Status::Ok();
+                   }).ok());
+    return ids;
+  };
+  const int64_t base = first * kHoldsPerCartMax;
+  EXPECT_EQ(ids_of(first), (std::vector<int64_t>{base + 1, base + 2, base + 3}));
+  EXPECT_EQ(ids_of(second), (std::vector<int64_t>{second * kHoldsPerCartMax + 1}));
+  // Fewer units: the line's hold is released and one placed again, with the next number.
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   auto ctx = Ctx(tx);
+                   std::optional<orders::Cart> cart = tx.orders().FindCart(first);
+                   return orders::SetItemQuantity(ctx, *cart, "SKU-H2", 1);
+                 }).ok());
+  EXPECT_EQ(ids_of(first), (std::vector<int64_t>{base + 1, base + 3, base + 4}));
+  EXPECT_TRUE(Discrepancies().empty());
+}
+
+TEST_F(SqliteDatabaseTest, ACartThatUsedUpItsHoldNumbersHoldsNothingMore) {
+  Seed("SKU-H3", 5, 0);
+  Seed("SKU-H4", 5, 0);
+  int64_t cart = NewCart();
+  ASSERT_TRUE(Add(cart, "SKU-H3", 1).ok());
+  {
+    // As if the cart had placed all its holds: its one hold takes the last number.
+    auto conn = Connection::Open(dir_.File("tandem.db"), false);
+    conn->ExecScript(("UPDATE holds SET id = " +
+                      std::to_string((cart + 1) * kHoldsPerCartMax) +
+                      " WHERE cart_id = " + std::to_string(cart))
+                         .c_str());
+  }
+  Status refused = Add(cart, "SKU-H4", 1);
+  EXPECT_EQ(refused.code(), Code::kConflict) << refused.message();
+  EXPECT_EQ(Available("SKU-H4"), 5);
+  // The next cart's range is its own.
+  int64_t next = NewCart();
+  ASSERT_TRUE(Add(next, "SKU-H4", 1).ok());
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   EXPECT_EQ(tx.inventory().HoldsOfCart(cart).size(), 1u);
+                   EXPECT_EQ(tx.inventory().HoldsOfCart(next).size(), 1u);
+                   return Status::Ok();
+                 }).ok());
+  EXPECT_TRUE(Discrepancies().empty());
+}
+
 TEST_F(SqliteDatabaseTest, CancellationGivesTheUnitsBack) {
   Seed("SKU-D", 5, 0);
   Result<orders::Order> order = PlaceOrder("SKU-D", 5);

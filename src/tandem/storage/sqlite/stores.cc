@@ -6,6 +6,7 @@
 
 #include "tandem/base/check.h"
 #include "tandem/base/json_writer.h"
+#include "tandem/base/limits.h"
 
 namespace tandem::storage::sqlite {
 namespace {
@@ -124,6 +125,7 @@ constexpr Query kSetSafetyStock{"set_safety_stock",
     "UPDATE stock_levels SET safety_stock = ?3 WHERE sku = ?1 AND location_id = ?2 "
     "AND on_hand - reserved - allocated >= ?3"};
 // Reads every live hold: holds are not indexed by SKU (migration 12); off the flash sale's path.
+// Newest first by id: the newest carts' holds first (migration 13).
 constexpr Query kSelectHoldsAt{"select_holds_at",
     "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
     "WHERE sku = ? AND location_id = ? ORDER BY id DESC"};
@@ -139,15 +141,21 @@ constexpr Query kInsertMovement{"insert_movement",
 constexpr Query kSelectMovements{"select_movements",
     "SELECT id, sku, location_id, delta, reason, reference, at_ms FROM movements "
     "WHERE sku = ?1 AND location_id = ?2 AND (?4 = 0 OR id < ?4) ORDER BY id DESC LIMIT ?3"};
+// A hold's id is its cart's id times kHoldsPerCartMax (?2 below) plus its number in the cart,
+// one past the cart's largest (migration 13): a cart's holds are a range of the table's own key,
+// with no index of their own.
 constexpr Query kInsertHold{"insert_hold",
-    "INSERT INTO holds (cart_id, sku, location_id, quantity, expires_ms, event_id) "
-    "VALUES (?, ?, ?, ?, ?, ?)"};
+    "INSERT INTO holds (id, cart_id, sku, location_id, quantity, expires_ms, event_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"};
+constexpr Query kSelectLastHoldOfCart{"select_last_hold_of_cart",
+    "SELECT id FROM holds WHERE id > ?1 * ?2 AND id <= ?1 * ?2 + ?2 ORDER BY id DESC LIMIT 1"};
 constexpr Query kSelectHoldsOfCart{"select_holds_of_cart",
-    "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds WHERE cart_id = ? "
-    "ORDER BY id"};
+    "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
+    "WHERE id > ?1 * ?2 AND id <= ?1 * ?2 + ?2 ORDER BY id"};
 constexpr Query kDeleteHold{"delete_hold", "DELETE FROM holds WHERE id = ?"};
 constexpr Query kExtendHolds{"extend_holds",
-    "UPDATE holds SET expires_ms = ?3 WHERE cart_id = ?1 AND expires_ms > ?2"};
+    "UPDATE holds SET expires_ms = ?4 WHERE id > ?1 * ?2 AND id <= ?1 * ?2 + ?2 "
+    "AND expires_ms > ?3"};
 constexpr Query kSelectExpiredHolds{"select_expired_holds",
     "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
     "WHERE expires_ms <= ? ORDER BY expires_ms, id LIMIT ?"};
@@ -698,15 +706,32 @@ std::vector<inventory::Movement> SqliteInventoryStore::MovementsOf(const std::st
   return out;
 }
 
+void SqliteInventoryStore::SawHoldOf(int64_t cart_id, int64_t id) {
+  if (last_hold_.cart_id != cart_id) last_hold_ = {cart_id, cart_id * kHoldsPerCartMax};
+  last_hold_.id = std::max(last_hold_.id, id);
+}
+
+// The new id is one past the largest this transaction saw for the cart: only this connection
+// inserts holds while it holds the write lock, so nothing larger can be on the file. (A hold
+// rolled back with its job leaves a gap, never a duplicate.)
 int64_t SqliteInventoryStore::InsertHold(const inventory::Hold& h) {
-  c_.Exec(kInsertHold, h.cart_id, h.sku, h.location_id, h.quantity, h.expires_ms, h.event_id);
-  return c_.LastInsertId();
+  if (last_hold_.cart_id != h.cart_id) {
+    Rows r = c_.Select(kSelectLastHoldOfCart, h.cart_id, kHoldsPerCartMax);
+    SawHoldOf(h.cart_id, r.Next() ? r.Int(0) : 0);
+  }
+  const int64_t id = last_hold_.id + 1;
+  if (id > (h.cart_id + 1) * kHoldsPerCartMax) return 0;
+  c_.Exec(kInsertHold, id, h.cart_id, h.sku, h.location_id, h.quantity, h.expires_ms,
+          h.event_id);
+  SawHoldOf(h.cart_id, id);
+  return id;
 }
 
 std::vector<inventory::Hold> SqliteInventoryStore::HoldsOfCart(int64_t cart_id) {
   std::vector<inventory::Hold> out;
-  Rows r = c_.Select(kSelectHoldsOfCart, cart_id);
+  Rows r = c_.Select(kSelectHoldsOfCart, cart_id, kHoldsPerCartMax);
   while (r.Next()) out.push_back(ReadHold(r));
+  SawHoldOf(cart_id, out.empty() ? 0 : out.back().id);
   return out;
 }
 
@@ -715,7 +740,7 @@ void SqliteInventoryStore::DeleteHold(int64_t hold_id) {
 }
 
 void SqliteInventoryStore::ExtendHolds(int64_t cart_id, int64_t now_ms, int64_t expires_ms) {
-  c_.Exec(kExtendHolds, cart_id, now_ms, expires_ms);
+  c_.Exec(kExtendHolds, cart_id, kHoldsPerCartMax, now_ms, expires_ms);
 }
 
 std::vector<inventory::Hold> SqliteInventoryStore::ExpiredHolds(int64_t now_ms,

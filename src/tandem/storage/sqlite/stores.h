@@ -95,8 +95,17 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
                                              int limit) override;
 
  private:
+  // The largest hold id of one cart this transaction has seen (read or inserted), so that a new
+  // hold's id needs no read of its own: a cart's holds are read before new ones are placed.
+  struct LastHold {
+    int64_t cart_id = 0;
+    int64_t id = 0;
+  };
+  void SawHoldOf(int64_t cart_id, int64_t id);
+
   Connection& c_;
   ReferenceCache* cache_;
+  LastHold last_hold_;
 };
 
 class SqliteOrderStore final : public orders::OrderStore {
