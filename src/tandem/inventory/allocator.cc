@@ -136,7 +136,9 @@ int Allocator::ReleaseExpiredHolds(const std::string& sku, int limit) {
   // Every SKU's, oldest first: their lookup is the cheap one (holds are indexed by expiry, not by
   // SKU), and releasing them keeps the expired holds few. Past `limit` of them, the SKU's own.
   int released = release(store_.ExpiredHolds(now_ms_, "", limit));
-  if (!sku.empty() && released == limit) released += release(store_.ExpiredHolds(now_ms_, sku, limit));
+  if (!sku.empty() && released == limit) {
+    released += release(store_.ExpiredHolds(now_ms_, sku, limit));
+  }
   return released;
 }
 

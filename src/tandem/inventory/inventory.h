@@ -183,8 +183,8 @@ class InventoryStore {
   virtual std::vector<Movement> MovementsOf(const std::string& sku, int64_t location_id,
                                             int64_t before_id, int limit) = 0;
 
-  // The new hold's id, greater than the cart's other holds' ids; 0 when the cart has placed
-  // kHoldsPerCartMax holds already (nothing is inserted).
+  // The new hold's id, greater than the cart's other holds' ids; 0 (nothing inserted) when the
+  // cart has no number left for it (kHoldsPerCartMax).
   virtual int64_t InsertHold(const Hold& hold) = 0;
   // In id order.
   virtual std::vector<Hold> HoldsOfCart(int64_t cart_id) = 0;
