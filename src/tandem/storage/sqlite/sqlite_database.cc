@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -51,9 +52,9 @@ constexpr int kGuardedBatchesAfterUndo = 32;
 constexpr int kCheckpointFramesMin = 4000;
 constexpr int kCheckpointEveryMs = 1000;
 
-// Applies pending migrations under the write lock, so that processes opening one fresh data folder
-// at the same time apply each migration once.
-int ApplyMigrations(Connection& c) {
+// Applies pending migrations (those up to `up_to_version`) under the write lock, so that
+// processes opening one fresh data folder at the same time apply each migration once.
+int ApplyMigrations(Connection& c, int64_t up_to_version = INT64_MAX) {
   c.ExecScript("BEGIN IMMEDIATE");
   int count = 0;
   try {
@@ -64,6 +65,7 @@ int ApplyMigrations(Connection& c) {
       while (r.Next()) applied.push_back(r.Int(0));
     }
     for (const Migration& m : Migrations()) {
+      if (m.version > up_to_version) break;
       if (std::find(applied.begin(), applied.end(), m.version) != applied.end()) continue;
       c.ExecScript(m.sql);
       c.Exec(kRecordMigration, m.version, m.name);
@@ -528,10 +530,10 @@ Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
   }
 }
 
-Result<int> MigrateSqlite(const std::string& path) {
+Result<int> MigrateSqlite(const std::string& path, int64_t up_to_version) {
   try {
     std::unique_ptr<Connection> c = Connection::Open(path, true);
-    return ApplyMigrations(*c);
+    return ApplyMigrations(*c, up_to_version);
   } catch (const SqliteError& e) {
     return Status(Code::kUnavailable, e.what());
   }

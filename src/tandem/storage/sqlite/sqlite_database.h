@@ -14,6 +14,7 @@
 // does: the writer remembers each e-mail's last order, recent_orders.h.) Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -36,8 +37,10 @@ struct SqliteOptions {
 // threads.
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options);
 
-// Applies pending migrations to the database at `path`; returns how many were applied.
-Result<int> MigrateSqlite(const std::string& path);
+// Applies pending migrations to the database at `path`, those up to `up_to_version` (all by
+// default; fewer makes a file as an older binary left it, for tests); returns how many were
+// applied.
+Result<int> MigrateSqlite(const std::string& path, int64_t up_to_version = INT64_MAX);
 
 // Writes an online, consistent copy of the database at `from` to `to` (SQLite backup API).
 Status BackupSqlite(const std::string& from, const std::string& to);

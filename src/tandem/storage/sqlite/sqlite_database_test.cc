@@ -22,7 +22,6 @@
 #include "tandem/inventory/allocator.h"
 #include "tandem/orders/service.h"
 #include "tandem/storage/sqlite/connection.h"
-#include "tandem/storage/sqlite/migrations.h"
 #include "tandem/storage/sqlite/recent_orders.h"
 #include "tandem/storage/sqlite/stores.h"
 #include "testing/temp_dir.h"
@@ -1099,30 +1098,20 @@ TEST_F(SqliteDatabaseTest, OrderNumbersCountUpFromOneEachYear) {
   EXPECT_EQ(next, 4);
 }
 
-// Migration 13 gives the live holds of a file from before it ids in their carts' ranges, in the
-// order they were placed.
+// Migration 13 gives the live holds of a file from before it (left at version 12) ids in their
+// carts' ranges, in the order they were placed.
 TEST(HoldsMigrationTest, LiveHoldsAreRenumberedIntoTheirCartsRanges) {
   testing::TempDir dir{"tandem-test"};
   const std::string path = dir.File("tandem.db");
+  ASSERT_TRUE(MigrateSqlite(path, 12).ok());
   {
-    auto c = Connection::Open(path, true);
-    c->ExecScript("BEGIN");
-    c->ExecScript(
-        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)");
-    for (const Migration& m : Migrations()) {
-      if (m.version >= 13) break;
-      c->ExecScript(m.sql);
-      c->ExecScript(("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) +
-                     ", '" + m.name + "')")
-                        .c_str());
-    }
     // Two carts' holds, numbered as before: one sequence for all, interleaved.
+    auto c = Connection::Open(path, false);
     c->ExecScript(
         "INSERT INTO carts (id, token_hash, created_ms, updated_ms) VALUES (1, 'a', 0, 0), "
         "  (2, 'b', 0, 0);"
         "INSERT INTO holds (id, cart_id, sku, location_id, quantity, expires_ms) VALUES "
-        "  (1, 1, 'S', 1, 1, 9), (2, 2, 'S', 1, 2, 9), (3, 1, 'T', 1, 3, 9);"
-        "COMMIT");
+        "  (1, 1, 'S', 1, 1, 9), (2, 2, 'S', 1, 2, 9), (3, 1, 'T', 1, 3, 9);");
   }
   auto db = OpenSqlite({path, true});
   ASSERT_TRUE(db.ok()) << db.status().message();
