@@ -41,6 +41,10 @@ inline constexpr int kHoldSweepBatchMax = 1000;
 // its cart's id times this plus its number in the cart (storage/sqlite, migration 13).
 inline constexpr int64_t kHoldsPerCartMax = int64_t{1} << 20;
 inline constexpr int kWriteBatchMax = 256;    // transactions folded into one commit
+// When more than four such batches wait, a batch takes a quarter of the queue, up to this: the
+// last write waits no longer than it would behind smaller batches, and fewer commits rewrite the
+// same hot pages (storage/sqlite/sqlite_database.cc, WriteBatchLimit).
+inline constexpr int kDeepWriteBatchMax = 1024;
 // Overload (each the default of a `tandem serve` option): past these, a request is answered 503
 // with Retry-After at once instead of waiting, and no queue grows without bound.
 inline constexpr size_t kWriteQueueMax = 4096;    // writes waiting for the writer

@@ -242,6 +242,11 @@ class SqliteDatabase final : public Database {
     }
   }
 
+  // kWriteBatchMax writes to a commit, more when the queue is deep (limits.h).
+  static size_t WriteBatchLimit(size_t waiting) {
+    return std::clamp(waiting / 4, size_t{kWriteBatchMax}, size_t{kDeepWriteBatchMax});
+  }
+
   void WriterLoop() {
     for (;;) {
       Batch batch;
@@ -249,7 +254,8 @@ class SqliteDatabase final : public Database {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and drained
-        while (!queue_.empty() && batch.size() < static_cast<size_t>(kWriteBatchMax)) {
+        const size_t limit = WriteBatchLimit(queue_.size());
+        while (!queue_.empty() && batch.size() < limit) {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }

@@ -591,6 +591,53 @@ TEST_F(SqliteDatabaseTest, AsyncWritesAreAnsweredAfterTheirCommitInQueueOrder) {
   }
 }
 
+// Writes queued behind a held writer, each counting itself and noting, through a reader, the
+// count the last commit left: writes that note the same count shared a commit. A queue of
+// `waiting` writes gives its batches' sizes in order.
+std::vector<int> BatchSizes(Database& db, int waiting) {
+  std::vector<int64_t> committed(waiting, -1);
+  std::vector<TxFunction> fns;
+  for (int i = 0; i < waiting; ++i) {
+    fns.push_back([&db, &committed, i](Tx& tx) -> Status {
+      std::optional<std::string> count = tx.GetSetting("count");
+      tx.PutSetting("count", std::to_string(count ? std::stoll(*count) + 1 : 1));
+      return db.Read([&](Tx& reader) {
+        committed[i] = std::stoll(reader.GetSetting("count").value_or("0"));
+        return Status::Ok();
+      });
+    });
+  }
+  HeldWriter held(db, [](Status) {});
+  std::vector<std::promise<Status>> outcomes(fns.size());
+  for (size_t i = 0; i < fns.size(); ++i) {
+    db.WriteAsync(fns[i], [&outcomes, i](Status s) { outcomes[i].set_value(std::move(s)); });
+  }
+  held.Release();
+  for (auto& o : outcomes) EXPECT_TRUE(o.get_future().get().ok());
+  std::vector<int> sizes;
+  for (int i = 0; i < waiting; ++i) {
+    if (i == 0 || committed[i] != committed[i - 1]) sizes.push_back(0);
+    ++sizes.back();
+  }
+  return sizes;
+}
+
+// kWriteBatchMax writes to a commit while few wait; a deep queue is taken a quarter at a time, at
+// most kDeepWriteBatchMax to a commit.
+TEST_F(SqliteDatabaseTest, ADeepQueueIsCommittedInLargerBatches) {
+  EXPECT_EQ(BatchSizes(*db_, 2 * kWriteBatchMax + 10),
+            (std::vector<int>{kWriteBatchMax, kWriteBatchMax, 10}));
+  // 3,000 waiting: 750, then a quarter of the 2,250 left (562), 422, 316, then 256 to the end.
+  EXPECT_EQ(BatchSizes(*db_, 3000),
+            (std::vector<int>{750, 562, 422, 316, 256, 256, 256, 182}));
+  db_.reset();
+  auto deep = OpenSqlite({.path = dir_.File("tandem.db"), .write_queue_max = 8192});
+  ASSERT_TRUE(deep.ok()) << deep.status().message();
+  static_assert(kDeepWriteBatchMax == 1024);
+  EXPECT_EQ(BatchSizes(*deep.value(), 6000),
+            (std::vector<int>{1024, 1024, 988, 741, 555, 417, 312, 256, 256, 256, 171}));
+}
+
 // Past kWriteQueueMax waiting writes, a write is refused at once (503 upstream), not queued.
 TEST_F(SqliteDatabaseTest, AFullWriteQueueRefusesAtOnceAndTheRestComplete) {
   std::atomic<int> ok{0}, refused{0};
