@@ -36,15 +36,18 @@ class ReferenceCache {
   ReferenceCache(const ReferenceCache&) = delete;
   ReferenceCache& operator=(const ReferenceCache&) = delete;
 
-  // At the start of a batch: forgets everything if another connection committed since.
-  void BeginBatch() {
+  // At the start of a batch: forgets everything if another connection committed since, and
+  // says so (the writer's other memories of the file forget theirs).
+  bool BeginBatch() {
     int64_t version = 0;
     {
       Rows r = c_.Select(kDataVersion);
       if (r.Next()) version = r.Int(0);
     }
-    if (version != data_version_) Clear();
+    const bool changed = version != data_version_;
+    if (changed) Clear();
     data_version_ = version;
+    return changed;
   }
 
   // Counts this connection's writes to the cached tables; see ForgetIfWrittenSince.

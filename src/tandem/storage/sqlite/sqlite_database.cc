@@ -307,22 +307,25 @@ class SqliteDatabase final : public Database {
     kAnswered,  // the transaction could not begin (or begin again); every job was answered
   };
 
-  // BEGIN, and the reference cache's start of a batch.
+  // BEGIN, and the start of a batch for the writer's memories of the file.
   void BeginTransaction() {
     writer_->Exec(kBegin);
-    cache_.BeginBatch();
+    if (cache_.BeginBatch()) carts_.Clear();
     batch_mark_ = MarkNow();
   }
 
-  // How far the writer's memories (reference cache, recent orders) had followed the open
-  // transaction; after a rollback to that point, ForgetSince drops what they took in after it.
+  // How far the writer's memories (reference cache, cart cache, recent orders) had followed the
+  // open transaction; after a rollback to that point, ForgetSince drops what they took in after
+  // it.
   struct Mark {
     uint64_t cache_writes = 0;
+    uint64_t cart_writes = 0;
     size_t orders_added = 0;
   };
-  Mark MarkNow() const { return {cache_.writes(), recent_orders_.added()}; }
+  Mark MarkNow() const { return {cache_.writes(), carts_.writes(), recent_orders_.added()}; }
   void ForgetSince(const Mark& mark) {
     cache_.ForgetIfWrittenSince(mark.cache_writes);
+    carts_.ForgetIfWrittenSince(mark.cart_writes);
     recent_orders_.Undo(mark.orders_added);
   }
 
@@ -349,7 +352,7 @@ class SqliteDatabase final : public Database {
     // many to a statement (Connection::Insert); with them nothing waits, so that a refused job's
     // ROLLBACK TO takes its rows with it, and a row that fails fails its own job.
     writer_->DeferInserts(!guarded);
-    SqliteTx tx(*writer_, &cache_, &recent_orders_);
+    SqliteTx tx(*writer_, &cache_, &recent_orders_, &carts_);
     for (size_t i = 0; i < batch.size(); ++i) {
       const Mark job_mark = MarkNow();
       try {
@@ -490,6 +493,7 @@ class SqliteDatabase final : public Database {
   std::unique_ptr<Connection> writer_;  // only the writer thread touches it after construction
   ReferenceCache cache_;                // the writer's, like writer_
   RecentOrders recent_orders_;          // the writer's, like writer_
+  CartCache carts_;                     // the writer's, like writer_
   Mark batch_mark_;                     // when the open transaction began
   int guarded_batches_left_ = 0;        // batches still to run with a savepoint per job
   std::mutex mu_;

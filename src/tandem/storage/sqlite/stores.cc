@@ -725,23 +725,36 @@ int64_t SqliteInventoryStore::InsertHold(const inventory::Hold& h) {
   c_.Exec(kInsertHold, id, h.cart_id, h.sku, h.location_id, h.quantity, h.expires_ms,
           h.event_id);
   SawHoldOf(h.cart_id, id);
+  if (carts_) {
+    inventory::Hold inserted = h;
+    inserted.id = id;
+    carts_->HoldInserted(inserted);
+  }
   return id;
 }
 
 std::vector<inventory::Hold> SqliteInventoryStore::HoldsOfCart(int64_t cart_id) {
   std::vector<inventory::Hold> out;
-  Rows r = c_.Select(kSelectHoldsOfCart, cart_id, kHoldsPerCartMax);
-  while (r.Next()) out.push_back(ReadHold(r));
+  CartCache::Entry* cached = carts_ ? carts_->Find(cart_id) : nullptr;
+  if (cached && cached->holds) {
+    out = *cached->holds;
+  } else {
+    Rows r = c_.Select(kSelectHoldsOfCart, cart_id, kHoldsPerCartMax);
+    while (r.Next()) out.push_back(ReadHold(r));
+    if (cached) cached->holds = out;
+  }
   SawHoldOf(cart_id, out.empty() ? 0 : out.back().id);
   return out;
 }
 
 void SqliteInventoryStore::DeleteHold(int64_t hold_id) {
   TANDEM_CHECK(c_.Exec(kDeleteHold, hold_id) == 1);
+  if (carts_) carts_->HoldDeleted(hold_id);
 }
 
 void SqliteInventoryStore::ExtendHolds(int64_t cart_id, int64_t now_ms, int64_t expires_ms) {
   c_.Exec(kExtendHolds, cart_id, kHoldsPerCartMax, now_ms, expires_ms);
+  if (carts_) carts_->HoldsExtended(cart_id, now_ms, expires_ms);
 }
 
 std::vector<inventory::Hold> SqliteInventoryStore::ExpiredHolds(int64_t now_ms,
@@ -901,10 +914,17 @@ std::vector<inventory::Transfer> SqliteInventoryStore::Transfers(const std::stri
 
 int64_t SqliteOrderStore::InsertCart(const orders::Cart& cart) {
   c_.Exec(kInsertCart, cart.token_hash, cart.customer_id, cart.created_ms, cart.updated_ms);
-  return c_.LastInsertId();
+  const int64_t id = c_.LastInsertId();
+  if (carts_) {
+    carts_->CartInserted(id, cart.token_hash, cart.customer_id, cart.created_ms, cart.updated_ms);
+  }
+  return id;
 }
 
 std::optional<orders::Cart> SqliteOrderStore::FindCart(int64_t id) {
+  if (carts_) {
+    if (const CartCache::Entry* cached = carts_->Find(id)) return cached->cart;
+  }
   orders::Cart cart;
   // Ordered by position here: SQLite would sort them in a sorter of its own, twice per flash
   // session, at a microsecond each.
@@ -928,6 +948,7 @@ std::optional<orders::Cart> SqliteOrderStore::FindCart(int64_t id) {
   std::stable_sort(lines.begin(), lines.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [position, line] : lines) cart.lines.push_back(std::move(line));
+  if (carts_ && cart.open) carts_->Put(cart);
   return cart;
 }
 
@@ -935,6 +956,7 @@ void SqliteOrderStore::SaveCartFulfillment(int64_t cart_id, const orders::Fulfil
                                            int64_t now_ms) {
   c_.Exec(kSaveCartFulfillment, cart_id, std::string(orders::FulfillmentName(f.method)),
           AddressToJson(f.address), f.location_id, f.service, now_ms);
+  if (carts_) carts_->CartWritten(cart_id);  // read again, as the file has the address
 }
 
 void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
@@ -945,10 +967,12 @@ void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int6
     c_.Exec(kUpsertCartLine, cart_id, sku, quantity);
   }
   c_.Exec(kTouchCart, now_ms, cart_id);
+  if (carts_) carts_->LineSet(cart_id, sku, quantity, now_ms);
 }
 
 void SqliteOrderStore::CloseCart(int64_t cart_id, int64_t now_ms) {
   TANDEM_CHECK(c_.Exec(kCloseCart, cart_id, now_ms) == 1);
+  if (carts_) carts_->CartWritten(cart_id);  // closed: read without its lines from now on
 }
 
 std::vector<int64_t> SqliteOrderStore::OpenCartsWithSku(const std::string& sku, int limit) {

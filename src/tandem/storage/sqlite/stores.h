@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tandem/storage/database.h"
+#include "tandem/storage/sqlite/cart_cache.h"
 #include "tandem/storage/sqlite/connection.h"
 #include "tandem/storage/sqlite/recent_orders.h"
 #include "tandem/storage/sqlite/reference_cache.h"
@@ -36,8 +37,10 @@ class SqliteCatalogStore final : public catalog::CatalogStore {
 
 class SqliteInventoryStore final : public inventory::InventoryStore {
  public:
-  explicit SqliteInventoryStore(Connection& c, ReferenceCache* cache = nullptr)
-      : c_(c), cache_(cache) {}
+  // `cache` and `carts`: the writer's (reference_cache.h, cart_cache.h); none on readers.
+  explicit SqliteInventoryStore(Connection& c, ReferenceCache* cache = nullptr,
+                                CartCache* carts = nullptr)
+      : c_(c), cache_(cache), carts_(carts) {}
   int64_t InsertLocation(const inventory::Location& location) override;
   std::vector<inventory::Location> Locations() override;
   std::optional<inventory::Location> FindLocation(int64_t id) override;
@@ -105,15 +108,17 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
 
   Connection& c_;
   ReferenceCache* cache_;
+  CartCache* carts_;
   LastHold last_hold_;
 };
 
 class SqliteOrderStore final : public orders::OrderStore {
  public:
   // `recent`, the writer's, serves RecentOrderOf by e-mail (the file has no index of orders by
-  // e-mail); only a store with one may place orders.
-  explicit SqliteOrderStore(Connection& c, RecentOrders* recent = nullptr)
-      : c_(c), recent_(recent) {}
+  // e-mail); only a store with one may place orders. `carts`, the writer's (cart_cache.h).
+  explicit SqliteOrderStore(Connection& c, RecentOrders* recent = nullptr,
+                            CartCache* carts = nullptr)
+      : c_(c), recent_(recent), carts_(carts) {}
   int64_t InsertCart(const orders::Cart& cart) override;
   std::optional<orders::Cart> FindCart(int64_t id) override;
   void SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) override;
@@ -142,6 +147,7 @@ class SqliteOrderStore final : public orders::OrderStore {
  private:
   Connection& c_;
   RecentOrders* recent_;
+  CartCache* carts_;
 };
 
 class SqliteAccountStore final : public customers::AccountStore {
@@ -202,11 +208,11 @@ class SqliteSyncStore final : public sync::SyncStore {
 class SqliteTx final : public Tx {
  public:
   explicit SqliteTx(Connection& c, ReferenceCache* cache = nullptr,
-                    RecentOrders* recent = nullptr)
+                    RecentOrders* recent = nullptr, CartCache* carts = nullptr)
       : c_(c),
         catalog_(c, cache),
-        inventory_(c, cache),
-        orders_(c, recent),
+        inventory_(c, cache, carts),
+        orders_(c, recent, carts),
         accounts_(c),
         notify_(c),
         sync_(c) {}
