@@ -70,7 +70,7 @@ FULL = dict(skus=10000, variants=10, hot=20, hot_stock=1000000, sellout_stock=10
             sellout_seconds=5, pg_clients=[64, 256], pg_single_clients=[64, 256], pg_seconds=15,
             verify_connections=64, seed_connections=64, sweep_threads=[1, 4],
             sweep_connections=256, sweep_seconds=15,
-            in_process_filter="^BM_CheckoutPipelined/512|^BM_CheckoutOfHeldCarts/512|"
+            in_process_filter="^BM_CheckoutPipelined/512|^BM_CheckoutOfHeldCarts/(512|4096)/|"
                               "^BM_BareCheckoutLoop/100|^BM_RowsPerStatement")
 QUICK = dict(skus=200, variants=10, hot=2, hot_stock=100000, sellout_stock=40,
              flash_connections=[4, 16], flash_seconds=2, one_sku_connections=[4],

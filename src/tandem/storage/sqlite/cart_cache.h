@@ -1,6 +1,6 @@
 // The writer's copy of the open carts it read lately: each cart with its lines and, once read, its
 // holds, as the writer's open transaction has them. A checkout reads its cart and the cart's holds
-// here instead of in two statements (docs/performance.md, step 20): the flash sale's carts are
+// here instead of in two statements (docs/performance.md, step 21): the flash sale's carts are
 // made and filled by the same writer seconds before. Only the writer connection has one; it is
 // used by the writer thread alone.
 //

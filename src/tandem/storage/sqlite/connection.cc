@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 
 #include <strings.h>
 
@@ -20,6 +21,20 @@ namespace {
 }
 
 constexpr int kBusyTimeoutMs = 10000;
+
+// A waiting change's values, appended to the text that tells rows to merge apart.
+void AppendKey(std::string& key, std::monostate) { key += 'n'; }
+template <typename T>
+void AppendKey(std::string& key, const T& v) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    const size_t n = v.size();
+    key += 's';
+    key.append(reinterpret_cast<const char*>(&n), sizeof n).append(v);
+  } else {
+    key += 'v';
+    key.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+}
 
 // The statement's first word, upper-cased.
 std::string FirstWord(const char* sql) {
@@ -162,9 +177,10 @@ sqlite3_stmt* Connection::Prepare(const Query& query) {
 
 // --- Inserts that wait ---------------------------------------------------------------------------
 
-void Connection::AllowDeferred(std::vector<const Query*> parents_first) {
+void Connection::AllowDeferred(std::vector<const Query*> parents_first,
+                               std::vector<DeferredChange> changes) {
   TANDEM_CHECK(RowsWaiting() == 0);
-  TANDEM_CHECK(parents_first.size() <= 32);
+  TANDEM_CHECK(deferrable_.size() + parents_first.size() + changes.size() <= 32);
   for (const Query* q : parents_first) {
     const std::string sql = q->sql;
     const size_t into = sql.find("INSERT INTO ");
@@ -178,6 +194,20 @@ void Connection::AllowDeferred(std::vector<const Query*> parents_first) {
     d.tuple = sql.substr(values + 8);
     d.columns = static_cast<int>(std::count(d.tuple.begin(), d.tuple.end(), '?'));
     TANDEM_CHECK(d.columns > 0 && d.tuple.front() == '(' && d.tuple.back() == ')');
+    deferrable_.push_back(std::move(d));
+  }
+  for (const DeferredChange& change : changes) {
+    Deferrable d;
+    d.query = change.query;
+    d.bit = uint32_t{1} << deferrable_.size();
+    d.table = change.table;
+    d.head = change.head;
+    d.tuple = change.tuple;
+    d.tail = change.tail;
+    d.insert = false;
+    d.merged_by = change.merged_by;
+    d.columns = static_cast<int>(std::count(d.tuple.begin(), d.tuple.end(), '?'));
+    TANDEM_CHECK(d.columns > d.merged_by);
     deferrable_.push_back(std::move(d));
   }
   // A row inserted into a table that refers to a waiting row needs that row written first (the
@@ -238,6 +268,28 @@ int64_t Connection::NextDeferredId(Deferrable& d) {
   return d.next_id++;
 }
 
+void Connection::Wait(Deferrable& d, std::vector<Value> row) {
+  TANDEM_CHECK(!d.insert && row.size() == static_cast<size_t>(d.columns));
+  ++deferred_rows_;
+  if (d.merged_by > 0) {
+    std::string key;
+    for (int i = 0; i < d.merged_by; ++i) {
+      std::visit([&key](const auto& v) { AppendKey(key, v); }, row[i]);
+    }
+    auto [it, fresh] = d.merged.try_emplace(std::move(key), d.rows);
+    if (!fresh) {
+      Value* kept = &d.values[it->second * static_cast<size_t>(d.columns)];
+      for (int i = d.merged_by; i < d.columns; ++i) {
+        std::get<int64_t>(kept[i]) += std::get<int64_t>(row[i]);
+      }
+      return;
+    }
+  }
+  for (Value& v : row) d.values.push_back(std::move(v));
+  ++d.rows;
+  waiting_ |= d.bit;
+}
+
 void Connection::WriteDeferred() {
   if (waiting_ == 0) return;
   struct DropOnExit {
@@ -254,6 +306,7 @@ void Connection::WriteDeferred() {
       if (stmt == nullptr) {
         std::string sql = d.head;
         for (size_t i = 0; i < n; ++i) sql += (i ? "," : "") + d.tuple;
+        sql += d.tail;
         int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt,
                                     nullptr);
         if (rc != SQLITE_OK) Throw(db_, rc, std::string("prepare ") + d.query->name);
@@ -271,6 +324,10 @@ void Connection::WriteDeferred() {
       sqlite3_reset(stmt);
       sqlite3_clear_bindings(stmt);
       if (rc != SQLITE_DONE) Throw(db_, rc, std::string(d.query->name) + " (deferred)");
+      if (!d.insert && static_cast<size_t>(sqlite3_changes(db_)) != n) {
+        throw SqliteError(SQLITE_CONSTRAINT, std::string(d.query->name) +
+                                                 " (deferred) changed fewer rows than waited");
+      }
       row += n;
     }
   }
@@ -279,6 +336,7 @@ void Connection::WriteDeferred() {
 void Connection::DropDeferred() {
   for (Deferrable& d : deferrable_) {
     d.values.clear();
+    d.merged.clear();
     d.rows = 0;
     d.next_id = 0;
   }

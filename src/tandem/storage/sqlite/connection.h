@@ -114,13 +114,39 @@ class Connection {
     return id;
   }
 
+  // Changes one row, as Exec does, and returns the number of rows changed. A change allowed to
+  // wait (AllowDeferred's `changes`) while deferring does not run: it waits like an insert (same
+  // rules), is taken as done (1 is returned), and is written with others of its kind by one
+  // statement; if that statement changes fewer rows than waited, it throws SqliteError, as a
+  // failing insert does, and the writer runs the batch again without deferring.
+  template <typename... Args>
+  int Change(const Query& query, const Args&... args) {
+    Deferrable* d = deferring_ ? DeferrableOf(query) : nullptr;
+    if (d == nullptr) return Exec(query, args...);
+    Wait(*d, {ValueOf(args)...});
+    return 1;
+  }
+
+  // A change that may wait: `query` changes one row; `head` + n × `tuple` (joined by commas) +
+  // `tail` changes n, given the same values per row in the same order. Waiting rows whose first
+  // `merged_by` values are equal become one, the others (integers) summed.
+  struct DeferredChange {
+    const Query* query;
+    const char* table;
+    const char* head;
+    const char* tuple;
+    const char* tail;
+    int merged_by = 0;
+  };
   // The inserts that may wait, parents first: rows are written table by table in this order,
-  // so a row may refer to a waiting row of a table before it. Call it once the schema is in
-  // place: it reads the foreign keys (again at every call). Not for tables that a trigger or
-  // view reads.
-  void AllowDeferred(std::vector<const Query*> parents_first);
+  // so a row may refer to a waiting row of a table before it; then the changes. Call it once the
+  // schema is in place: it reads the foreign keys (again at every call). Not for tables that a
+  // trigger or view reads.
+  void AllowDeferred(std::vector<const Query*> parents_first,
+                     std::vector<DeferredChange> changes = {});
   // Turns deferring on or off; off writes out what waits.
   void DeferInserts(bool on);
+  bool Deferring() const { return deferring_; }
   // Writes out every row that waits; throws SqliteError (and drops the rest) when one fails.
   void WriteDeferred();
   // The rows changed since the connection opened, with those that waited counted when they
@@ -150,7 +176,7 @@ class Connection {
     return v ? ValueOf(*v) : Value(std::monostate{});
   }
 
-  // An insert that may wait, and the rows waiting for it.
+  // An insert or change that may wait, and the rows waiting for it.
   struct Deferrable {
     const Query* query;
     uint32_t bit;  // its bit in `names` and `waiting_`
@@ -158,6 +184,10 @@ class Connection {
     std::vector<std::string> referred_by;  // tables with a foreign key to this one
     std::string head;   // "INSERT INTO t (id, …) VALUES "
     std::string tuple;  // "(?, …)"
+    std::string tail;   // after the tuples (changes)
+    bool insert = true;  // false: a change, whose statements must change every row
+    int merged_by = 0;   // changes: rows with these first values equal are one
+    std::unordered_map<std::string, size_t> merged;  // their values as text -> row
     int columns = 0;    // parameters per row
     int64_t next_id = 0;  // the next row's id while rows wait; 0 when none does
     size_t rows = 0;
@@ -168,6 +198,7 @@ class Connection {
   };
   Deferrable* DeferrableOf(const Query& query);
   int64_t NextDeferredId(Deferrable& d);
+  void Wait(Deferrable& d, std::vector<Value> row);
   void DropDeferred();
   // What a statement does to rows that wait before it runs, by its first word: a rollback drops
   // them, the end of a transaction or a savepoint writes them out, any other statement writes

@@ -220,5 +220,103 @@ TEST_F(DeferredInsertTest, WithoutDeferringAnInsertRunsAtOnce) {
   EXPECT_EQ(Written(), written + 3);
 }
 
+constexpr Query kMove{"move",
+                     "UPDATE stock SET held = held - ?3, sold = sold + ?3 "
+                     "WHERE sku = ?1 AND loc = ?2 AND held >= ?3"};
+constexpr Query kDeleteItem{"delete_item", "DELETE FROM item WHERE id = ?"};
+constexpr Query kStockOf{"stock_of", "SELECT held, sold FROM stock WHERE sku = ? AND loc = ?"};
+constexpr Query kCountItems{"count_items", "SELECT count(*) FROM item"};
+
+// Connection::Change: changes that wait like inserts, written many to a statement.
+class DeferredChangeTest : public DeferredInsertTest {
+ protected:
+  void SetUp() override {
+    DeferredInsertTest::SetUp();
+    db_->ExecScript(
+        "CREATE TABLE stock (sku TEXT NOT NULL, loc INTEGER NOT NULL, held INTEGER NOT NULL, "
+        "sold INTEGER NOT NULL, PRIMARY KEY (sku, loc));"
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, note TEXT);"
+        "INSERT INTO stock VALUES ('a', 1, 50, 0), ('a', 2, 50, 0), ('b', 1, 50, 0);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+        "INSERT INTO item SELECT i, 'x' FROM n;");
+    db_->AllowDeferred({}, {{&kMove, "stock",
+                             "UPDATE stock SET held = held - v.column3, sold = sold + v.column3 "
+                             "FROM (VALUES ",
+                             "(?, ?, ?)",
+                             ") AS v WHERE stock.sku = v.column1 AND stock.loc = v.column2 "
+                             "AND stock.held >= v.column3",
+                             2},
+                            {&kDeleteItem, "item", "DELETE FROM item WHERE id IN (", "?", ")"}});
+  }
+
+  std::pair<int64_t, int64_t> Stock(const std::string& sku, int64_t loc) {
+    Rows r = db_->Select(kStockOf, sku, loc);
+    EXPECT_TRUE(r.Next());
+    return {r.Int(0), r.Int(1)};
+  }
+};
+
+TEST_F(DeferredChangeTest, ChangesWaitAreMergedByTheirKeyAndWrittenAtCommit) {
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  const int64_t written = Written(), changes = db_->TotalChanges();
+  for (int i = 0; i < 90; ++i) {
+    EXPECT_EQ(db_->Change(kMove, i % 3 == 2 ? "b" : "a", int64_t{i % 3 == 1 ? 2 : 1},
+                          int64_t{i % 2 + 1}),
+              1);
+  }
+  for (int64_t id = 1; id <= 70; ++id) EXPECT_EQ(db_->Change(kDeleteItem, id), 1);
+  EXPECT_EQ(Written(), written);  // nothing ran
+  EXPECT_EQ(db_->RowsWaiting(), 3u + 70u);  // the moves merged into one row per SKU and place
+  EXPECT_EQ(db_->TotalChanges(), changes + 160);
+  db_->Exec(kCommit);
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  // Each key had 30 moves, alternately of 1 and 2 units: 45.
+  EXPECT_EQ(Stock("a", 1), (std::pair<int64_t, int64_t>{5, 45}));
+  EXPECT_EQ(Stock("a", 2), (std::pair<int64_t, int64_t>{5, 45}));
+  EXPECT_EQ(Stock("b", 1), (std::pair<int64_t, int64_t>{5, 45}));
+  EXPECT_EQ(Count(kCountItems), 30);
+}
+
+// A waiting change that its statement cannot make (its condition fails, its row is gone) fails
+// the write-out, as a failing insert does: nothing of it is taken as done.
+TEST_F(DeferredChangeTest, AChangeThatCannotBeMadeFailsTheWriteOut) {
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  EXPECT_EQ(db_->Change(kMove, "a", int64_t{1}, int64_t{30}), 1);
+  EXPECT_EQ(db_->Change(kMove, "a", int64_t{1}, int64_t{30}), 1);  // 60 of 50 held
+  EXPECT_THROW(db_->Exec(kCommit), SqliteError);
+  db_->Exec(kRollback);
+  EXPECT_EQ(Stock("a", 1), (std::pair<int64_t, int64_t>{50, 0}));
+
+  db_->Exec(kBegin);
+  EXPECT_EQ(db_->Change(kDeleteItem, int64_t{5}), 1);
+  EXPECT_EQ(db_->Change(kDeleteItem, int64_t{500}), 1);  // no such item
+  EXPECT_THROW(db_->WriteDeferred(), SqliteError);
+  db_->Exec(kRollback);
+  EXPECT_EQ(Count(kCountItems), 100);
+}
+
+TEST_F(DeferredChangeTest, AStatementNamingTheTableSeesTheChangeAndARollbackDropsIt) {
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  db_->Change(kMove, "b", int64_t{1}, int64_t{4});
+  EXPECT_EQ(Count(kCountItems), 100);  // names another table: the move still waits
+  EXPECT_EQ(db_->RowsWaiting(), 1u);
+  EXPECT_EQ(Stock("b", 1), (std::pair<int64_t, int64_t>{46, 4}));
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  db_->Change(kMove, "b", int64_t{1}, int64_t{4});
+  db_->Exec(kRollback);
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  EXPECT_EQ(Stock("b", 1), (std::pair<int64_t, int64_t>{50, 0}));
+}
+
+TEST_F(DeferredChangeTest, WithoutDeferringAChangeRunsAtOnceAndSaysWhatItChanged) {
+  EXPECT_EQ(db_->Change(kMove, "a", int64_t{2}, int64_t{7}), 1);
+  EXPECT_EQ(db_->Change(kMove, "a", int64_t{2}, int64_t{700}), 0);
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  EXPECT_EQ(Stock("a", 2), (std::pair<int64_t, int64_t>{43, 7}));
+}
+
 }  // namespace
 }  // namespace tandem::storage::sqlite

@@ -106,7 +106,7 @@ class SqliteDatabase final : public Database {
         checkpointer_(std::move(checkpointer)) {
     // Replaces SQLite's automatic checkpoint, which would run on the writer thread.
     sqlite3_wal_hook(writer_->raw(), &SqliteDatabase::OnWalCommit, this);
-    AllowDeferredInserts(*writer_);
+    AllowDeferredWrites(*writer_);
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "tandem-writer");  // visible in top -H and perf
       WriterLoop();
@@ -310,7 +310,10 @@ class SqliteDatabase final : public Database {
   // BEGIN, and the start of a batch for the writer's memories of the file.
   void BeginTransaction() {
     writer_->Exec(kBegin);
-    if (cache_.BeginBatch()) carts_.Clear();
+    if (cache_.BeginBatch()) {
+      carts_.Clear();
+      sequences_.Forget();
+    }
     batch_mark_ = MarkNow();
   }
 
@@ -321,11 +324,15 @@ class SqliteDatabase final : public Database {
     uint64_t cache_writes = 0;
     uint64_t cart_writes = 0;
     size_t orders_added = 0;
+    OrderSequences::State sequence;
   };
-  Mark MarkNow() const { return {cache_.writes(), carts_.writes(), recent_orders_.added()}; }
+  Mark MarkNow() const {
+    return {cache_.writes(), carts_.writes(), recent_orders_.added(), sequences_.state()};
+  }
   void ForgetSince(const Mark& mark) {
     cache_.ForgetIfWrittenSince(mark.cache_writes);
     carts_.ForgetIfWrittenSince(mark.cart_writes);
+    sequences_.Restore(mark.sequence);
     recent_orders_.Undo(mark.orders_added);
   }
 
@@ -352,7 +359,7 @@ class SqliteDatabase final : public Database {
     // many to a statement (Connection::Insert); with them nothing waits, so that a refused job's
     // ROLLBACK TO takes its rows with it, and a row that fails fails its own job.
     writer_->DeferInserts(!guarded);
-    SqliteTx tx(*writer_, &cache_, &recent_orders_, &carts_);
+    SqliteTx tx(*writer_, {&cache_, &recent_orders_, &carts_, &sequences_});
     for (size_t i = 0; i < batch.size(); ++i) {
       const Mark job_mark = MarkNow();
       try {
@@ -377,6 +384,8 @@ class SqliteDatabase final : public Database {
           writer_->Exec(kRollback);
           ForgetSince(batch_mark_);
           return Pass::kUndone;
+        } else {
+          ForgetSince(job_mark);  // nothing to roll back, but an order number it drew
         }
       } catch (const std::exception& e) {
         // A transaction statement itself failed: start over with a fresh transaction.
@@ -395,9 +404,11 @@ class SqliteDatabase final : public Database {
         }
       }
     }
-    // The inserts that waited are written before COMMIT. Which job's row failed cannot be told
-    // here: the batch runs again with a savepoint per job, where nothing waits.
+    // The order numbers drawn and the inserts that waited are written before COMMIT. Which job's
+    // row failed cannot be told here: the batch runs again with a savepoint per job, where
+    // nothing waits.
     try {
+      sequences_.Flush(*writer_);
       writer_->WriteDeferred();
     } catch (const SqliteError&) {
       try {
@@ -494,6 +505,7 @@ class SqliteDatabase final : public Database {
   ReferenceCache cache_;                // the writer's, like writer_
   RecentOrders recent_orders_;          // the writer's, like writer_
   CartCache carts_;                     // the writer's, like writer_
+  OrderSequences sequences_;            // the writer's, like writer_
   Mark batch_mark_;                     // when the open transaction began
   int guarded_batches_left_ = 0;        // batches still to run with a savepoint per job
   std::mutex mu_;

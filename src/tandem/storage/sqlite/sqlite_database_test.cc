@@ -928,7 +928,7 @@ TEST_F(SqliteDatabaseTest, AnotherEmailsOrderIsNeverTakenForTheShoppersLast) {
   ASSERT_TRUE(stranger.ok());
   auto conn = Connection::Open(dir_.File("tandem.db"), false);
   RecentOrders recent;
-  SqliteOrderStore store(*conn, &recent);
+  SqliteOrderStore store(*conn, {.recent_orders = &recent});
   ASSERT_EQ(store.RecentOrderOf(std::nullopt, "stranger@example.my", 0), stranger->id);
   // As if two e-mails shared a hash: the memory names the stranger's order for this shopper.
   recent.Add("shopper@example.my", stranger->id, stranger->created_ms);
@@ -1145,6 +1145,38 @@ TEST_F(SqliteDatabaseTest, OrderNumbersCountUpFromOneEachYear) {
   EXPECT_EQ(next, 4);
 }
 
+// The writer draws numbers without a statement and writes them before the commit
+// (order_sequences.h): a number drawn by a job that then failed without changing anything is
+// given again, the file has the last number after the batch, and another connection's change is
+// seen by the next batch.
+TEST_F(SqliteDatabaseTest, TheWritersOrderNumbersFollowItsJobsAndTheFile) {
+  std::vector<int64_t> drawn(3, 0);
+  auto draw = [&drawn](int i, bool fail) -> TxFunction {
+    return [&drawn, i, fail](Tx& tx) -> Status {
+      drawn[i] = tx.orders().NextOrderSequence(2026);
+      return fail ? Status(Code::kConflict, "refused after drawing") : Status::Ok();
+    };
+  };
+  std::vector<Status> outcomes = RunAsOneBatch({draw(0, false), draw(1, true), draw(2, false)});
+  EXPECT_TRUE(outcomes[0].ok());
+  EXPECT_EQ(outcomes[1].code(), Code::kConflict);
+  EXPECT_TRUE(outcomes[2].ok());
+  EXPECT_EQ(drawn, (std::vector<int64_t>{1, 2, 2}));
+  auto last_on_file = [&] {
+    auto conn = Connection::Open(dir_.File("tandem.db"), false);
+    Rows r = conn->Select(Query{"last_2026", "SELECT last FROM order_sequences WHERE year = 2026"});
+    return r.Next() ? r.Int(0) : int64_t{0};
+  };
+  EXPECT_EQ(last_on_file(), 2);
+  {
+    auto other = Connection::Open(dir_.File("tandem.db"), false);
+    other->ExecScript("UPDATE order_sequences SET last = 100 WHERE year = 2026");
+  }
+  outcomes = RunAsOneBatch({draw(0, false)});
+  EXPECT_EQ(drawn[0], 101);
+  EXPECT_EQ(last_on_file(), 101);
+}
+
 // Migration 13 gives the live holds of a file from before it (left at version 12) ids in their
 // carts' ranges, in the order they were placed.
 TEST(HoldsMigrationTest, LiveHoldsAreRenumberedIntoTheirCartsRanges) {
@@ -1177,6 +1209,35 @@ TEST(HoldsMigrationTest, LiveHoldsAreRenumberedIntoTheirCartsRanges) {
                      }
                      return Status::Ok();
                    }).ok());
+}
+
+// A batch's held units moved to allocated wait and are written as one change per stock row
+// (Connection::Change). When the sum cannot be made, the batch runs again with a savepoint per
+// job: the first move is kept, the second refused, as if each had run at once.
+TEST_F(SqliteDatabaseTest, MovesOfABatchThatCannotAllBeMadeAreMadeOneByOne) {
+  const int64_t loc = Seed("DC-S", 5, 5)[0];
+  ASSERT_TRUE(db_->Write([&](Tx& tx) {
+                   return tx.inventory().TryReserve("DC-S", loc, 3)
+                              ? Status::Ok()
+                              : Status(Code::kConflict, "not reserved");
+                 }).ok());
+  auto move = [loc](Tx& tx) {
+    return tx.inventory().TryReservedToAllocated("DC-S", loc, 2)
+               ? Status::Ok()
+               : Status(Code::kConflict, "not moved");
+  };
+  std::vector<Status> outcomes = RunAsOneBatch({move, move});
+  EXPECT_TRUE(outcomes[0].ok()) << outcomes[0].message();
+  EXPECT_EQ(outcomes[1].code(), Code::kConflict);
+  ASSERT_TRUE(db_->Read([&](Tx& tx) {
+                   std::optional<inventory::StockLevel> level = tx.inventory().Level("DC-S", loc);
+                   EXPECT_TRUE(level.has_value());
+                   if (level) {
+                     EXPECT_EQ(level->reserved, 1);
+                     EXPECT_EQ(level->allocated, 2);
+                   }
+                   return Status::Ok();
+                 }).ok());
 }
 
 // ---- the writer's cart cache (cart_cache.h) ----

@@ -163,7 +163,7 @@ constexpr Query kSelectExpiredHolds{"select_expired_holds",
 constexpr Query kSelectExpiredHoldsOfSku{"select_expired_holds_of_sku",
     "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
     "WHERE sku = ? AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?"};
-// Deferred by the writer (AllowDeferredInserts): the id first, nothing after the VALUES.
+// Deferred by the writer (AllowDeferredWrites): the id first, nothing after the VALUES.
 constexpr Query kInsertAllocation{"insert_allocation",
     "INSERT INTO allocations (id, order_id, line_id, sku, location_id, quantity, open, event_id) "
     "VALUES (?, ?, ?, ?, ?, ?, 1, ?)"};
@@ -356,15 +356,7 @@ constexpr Query kOpenCartsWithSku{"open_carts_with_sku",
     "SELECT c.id FROM carts c JOIN cart_lines l ON l.cart_id = c.id AND l.sku = ?1 "
     "WHERE c.open = 1 ORDER BY c.id LIMIT ?2"};  // through carts_open: open carts only
 constexpr Query kTouchCart{"touch_cart", "UPDATE carts SET updated_ms = ? WHERE id = ?"};
-// Three plain statements: an upsert with RETURNING cost about three times as much, because
-// RETURNING first collects its rows in a temporary table.
-constexpr Query kBumpSequence{"bump_sequence",
-    "UPDATE order_sequences SET last = last + 1 WHERE year = ?"};
-constexpr Query kStartSequence{"start_sequence",
-    "INSERT INTO order_sequences (year, last) VALUES (?, 1)"};
-constexpr Query kSelectSequence{"select_sequence",
-    "SELECT last FROM order_sequences WHERE year = ?"};
-// The next three are deferred by the writer (AllowDeferredInserts): the id first, nothing after
+// The next three are deferred by the writer (AllowDeferredWrites): the id first, nothing after
 // the VALUES.
 constexpr Query kInsertOrder{"insert_order",
     "INSERT INTO orders (id, number, tracking_code, access_token_hash, customer_id, channel, "
@@ -632,7 +624,7 @@ bool SqliteInventoryStore::TryUnreserve(const std::string& sku, int64_t loc, int
 
 bool SqliteInventoryStore::TryReservedToAllocated(const std::string& sku, int64_t loc,
                                                   int64_t qty) {
-  return c_.Exec(kReservedToAllocated, sku, loc, qty) == 1;
+  return c_.Change(kReservedToAllocated, sku, loc, qty) == 1;
 }
 
 bool SqliteInventoryStore::TryUnallocate(const std::string& sku, int64_t loc, int64_t qty) {
@@ -748,7 +740,7 @@ std::vector<inventory::Hold> SqliteInventoryStore::HoldsOfCart(int64_t cart_id) 
 }
 
 void SqliteInventoryStore::DeleteHold(int64_t hold_id) {
-  TANDEM_CHECK(c_.Exec(kDeleteHold, hold_id) == 1);
+  TANDEM_CHECK(c_.Change(kDeleteHold, hold_id) == 1);
   if (carts_) carts_->HoldDeleted(hold_id);
 }
 
@@ -971,7 +963,7 @@ void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int6
 }
 
 void SqliteOrderStore::CloseCart(int64_t cart_id, int64_t now_ms) {
-  TANDEM_CHECK(c_.Exec(kCloseCart, cart_id, now_ms) == 1);
+  TANDEM_CHECK(c_.Change(kCloseCart, cart_id, now_ms) == 1);
   if (carts_) carts_->CartWritten(cart_id);  // closed: read without its lines from now on
 }
 
@@ -983,18 +975,28 @@ std::vector<int64_t> SqliteOrderStore::OpenCartsWithSku(const std::string& sku, 
 }
 
 int64_t SqliteOrderStore::NextOrderSequence(int year) {
-  if (c_.Exec(kBumpSequence, year) == 0) {
-    c_.Exec(kStartSequence, year);
-    return 1;
-  }
-  Rows r = c_.Select(kSelectSequence, year);
-  TANDEM_CHECK(r.Next());
-  return r.Int(0);
+  if (sequences_) return sequences_->Next(c_, year, c_.Deferring());
+  OrderSequences once;  // a store without the writer's memory: read and written at once
+  return once.Next(c_, year, /*defer=*/false);
 }
 
-void AllowDeferredInserts(Connection& c) {
-  // Parents first: lines name their order, allocations their line.
-  c.AllowDeferred({&kInsertOrder, &kInsertOrderLine, &kInsertAllocation});
+void AllowDeferredWrites(Connection& c) {
+  // Parents first: lines name their order, allocations their line. Then a checkout's three
+  // changes: a SKU's units moved from held to allocated at one location, summed over the batch;
+  // the holds deleted; the carts closed.
+  c.AllowDeferred({&kInsertOrder, &kInsertOrderLine, &kInsertAllocation},
+                  {{&kReservedToAllocated, "stock_levels",
+                    "UPDATE stock_levels SET reserved = reserved - v.column3, "
+                    "allocated = allocated + v.column3 FROM (VALUES ",
+                    "(?, ?, ?)",
+                    ") AS v WHERE stock_levels.sku = v.column1 "
+                    "AND stock_levels.location_id = v.column2 "
+                    "AND stock_levels.reserved >= v.column3",
+                    2},
+                   {&kDeleteHold, "holds", "DELETE FROM holds WHERE id IN (", "?", ")"},
+                   {&kCloseCart, "carts",
+                    "UPDATE carts SET open = 0, updated_ms = v.column2 FROM (VALUES ", "(?, ?)",
+                    ") AS v WHERE carts.id = v.column1"}});
 }
 
 int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {

@@ -5,15 +5,26 @@
 #include "tandem/storage/database.h"
 #include "tandem/storage/sqlite/cart_cache.h"
 #include "tandem/storage/sqlite/connection.h"
+#include "tandem/storage/sqlite/order_sequences.h"
 #include "tandem/storage/sqlite/recent_orders.h"
 #include "tandem/storage/sqlite/reference_cache.h"
 
 namespace tandem::storage::sqlite {
 
 // Lets the writer's connection defer the inserts of orders, their lines and their allocations
-// (Connection::Insert): a checkout's three inserts, written many to a statement per batch
-// (docs/performance.md, step 16).
-void AllowDeferredInserts(Connection& c);
+// (Connection::Insert), and a checkout's changes of the stock row, the hold and the cart
+// (Connection::Change): written many to a statement per batch (docs/performance.md, steps 16
+// and 23).
+void AllowDeferredWrites(Connection& c);
+
+// What the writer remembers of the file between statements, each explained in its header. Only
+// the writer's stores have them; a reader's have none.
+struct WriterMemory {
+  ReferenceCache* references = nullptr;
+  RecentOrders* recent_orders = nullptr;
+  CartCache* carts = nullptr;
+  OrderSequences* sequences = nullptr;
+};
 
 class SqliteCatalogStore final : public catalog::CatalogStore {
  public:
@@ -115,10 +126,9 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
 class SqliteOrderStore final : public orders::OrderStore {
  public:
   // `recent`, the writer's, serves RecentOrderOf by e-mail (the file has no index of orders by
-  // e-mail); only a store with one may place orders. `carts`, the writer's (cart_cache.h).
-  explicit SqliteOrderStore(Connection& c, RecentOrders* recent = nullptr,
-                            CartCache* carts = nullptr)
-      : c_(c), recent_(recent), carts_(carts) {}
+  // e-mail); only a store with one may place orders.
+  explicit SqliteOrderStore(Connection& c, const WriterMemory& memory = {})
+      : c_(c), recent_(memory.recent_orders), carts_(memory.carts), sequences_(memory.sequences) {}
   int64_t InsertCart(const orders::Cart& cart) override;
   std::optional<orders::Cart> FindCart(int64_t id) override;
   void SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) override;
@@ -148,6 +158,7 @@ class SqliteOrderStore final : public orders::OrderStore {
   Connection& c_;
   RecentOrders* recent_;
   CartCache* carts_;
+  OrderSequences* sequences_;
 };
 
 class SqliteAccountStore final : public customers::AccountStore {
@@ -207,12 +218,11 @@ class SqliteSyncStore final : public sync::SyncStore {
 
 class SqliteTx final : public Tx {
  public:
-  explicit SqliteTx(Connection& c, ReferenceCache* cache = nullptr,
-                    RecentOrders* recent = nullptr, CartCache* carts = nullptr)
+  explicit SqliteTx(Connection& c, const WriterMemory& memory = {})
       : c_(c),
-        catalog_(c, cache),
-        inventory_(c, cache, carts),
-        orders_(c, recent, carts),
+        catalog_(c, memory.references),
+        inventory_(c, memory.references, memory.carts),
+        orders_(c, memory),
         accounts_(c),
         notify_(c),
         sync_(c) {}
