@@ -221,7 +221,11 @@ void Connection::AllowDeferred(std::vector<const Query*> parents_first,
     while (r.Next()) {
       const std::string child = r.Text(0), parent = r.Text(1);
       for (Deferrable& d : deferrable_) {
-        if (strcasecmp(parent.c_str(), d.table.c_str()) == 0) d.referred_by.push_back(child);
+        // A change keeps every key (it updates other columns, or deletes rows nothing refers
+        // to): only statements naming its own table need it written.
+        if (d.insert && strcasecmp(parent.c_str(), d.table.c_str()) == 0) {
+          d.referred_by.push_back(child);
+        }
       }
     }
   }
@@ -290,13 +294,31 @@ void Connection::Wait(Deferrable& d, std::vector<Value> row) {
   waiting_ |= d.bit;
 }
 
-void Connection::WriteDeferred() {
-  if (waiting_ == 0) return;
-  struct DropOnExit {
-    Connection* c;
-    ~DropOnExit() { c->DropDeferred(); }
-  } drop{this};
-  for (Deferrable& d : deferrable_) {
+void Connection::WriteDeferred(uint32_t which) {
+  uint32_t written = which & waiting_;
+  if (written == 0) return;
+  // An insert is written with the inserts before it, its parents: its foreign keys are checked
+  // at once.
+  for (size_t i = deferrable_.size(); i-- > 0;) {
+    if (deferrable_[i].insert && (written & deferrable_[i].bit) != 0) {
+      for (size_t j = 0; j < i; ++j) {
+        if (deferrable_[j].insert) written |= deferrable_[j].bit & waiting_;
+      }
+      break;
+    }
+  }
+  try {
+    for (Deferrable& d : deferrable_) {
+      if ((written & d.bit) != 0) WriteOut(d);
+    }
+  } catch (...) {
+    DropDeferred();  // the writer undoes the whole transaction
+    throw;
+  }
+}
+
+void Connection::WriteOut(Deferrable& d) {
+  {
     size_t row = 0;
     while (row < d.rows) {
       size_t log2 = 0;
@@ -304,9 +326,12 @@ void Connection::WriteDeferred() {
       const size_t n = size_t{1} << log2;
       sqlite3_stmt*& stmt = d.by_rows[log2];
       if (stmt == nullptr) {
+        // A change of one row is the change's own statement: its many-row form costs more for
+        // one (SQLite materialises the VALUES and joins them).
         std::string sql = d.head;
         for (size_t i = 0; i < n; ++i) sql += (i ? "," : "") + d.tuple;
         sql += d.tail;
+        if (!d.insert && n == 1) sql = d.query->sql;
         int rc = sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt,
                                     nullptr);
         if (rc != SQLITE_OK) Throw(db_, rc, std::string("prepare ") + d.query->name);
@@ -331,16 +356,19 @@ void Connection::WriteDeferred() {
       row += n;
     }
   }
+  Forget(d);
+}
+
+void Connection::Forget(Deferrable& d) {
+  d.values.clear();
+  d.merged.clear();
+  d.rows = 0;
+  d.next_id = 0;
+  waiting_ &= ~d.bit;
 }
 
 void Connection::DropDeferred() {
-  for (Deferrable& d : deferrable_) {
-    d.values.clear();
-    d.merged.clear();
-    d.rows = 0;
-    d.next_id = 0;
-  }
-  waiting_ = 0;
+  for (Deferrable& d : deferrable_) Forget(d);
 }
 
 Connection::Before Connection::BeforeOf(const char* sql) {
@@ -358,8 +386,10 @@ void Connection::BeforeRunning(Before before, uint32_t names) {
   if (waiting_ == 0) return;
   if (before == Before::kDrop) {
     DropDeferred();
-  } else if (before == Before::kWriteAll || (names & waiting_) != 0) {
+  } else if (before == Before::kWriteAll) {
     WriteDeferred();
+  } else if ((names & waiting_) != 0) {
+    WriteDeferred(names);
   }
 }
 

@@ -147,8 +147,10 @@ class Connection {
   // Turns deferring on or off; off writes out what waits.
   void DeferInserts(bool on);
   bool Deferring() const { return deferring_; }
-  // Writes out every row that waits; throws SqliteError (and drops the rest) when one fails.
-  void WriteDeferred();
+  // Writes out the rows that wait for the tables of `which` (bits of deferrable_; all by
+  // default), an insert's with its parents'; throws SqliteError (and drops everything that
+  // waits) when one fails.
+  void WriteDeferred(uint32_t which = ~uint32_t{0});
   // The rows changed since the connection opened, with those that waited counted when they
   // were inserted: whether a write changed anything, written out or not.
   int64_t TotalChanges() const { return sqlite3_total_changes64(db_) + deferred_rows_; }
@@ -199,6 +201,8 @@ class Connection {
   Deferrable* DeferrableOf(const Query& query);
   int64_t NextDeferredId(Deferrable& d);
   void Wait(Deferrable& d, std::vector<Value> row);
+  void WriteOut(Deferrable& d);
+  void Forget(Deferrable& d);
   void DropDeferred();
   // What a statement does to rows that wait before it runs, by its first word: a rollback drops
   // them, the end of a transaction or a savepoint writes them out, any other statement writes

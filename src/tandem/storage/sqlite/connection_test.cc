@@ -311,6 +311,24 @@ TEST_F(DeferredChangeTest, AStatementNamingTheTableSeesTheChangeAndARollbackDrop
   EXPECT_EQ(Stock("b", 1), (std::pair<int64_t, int64_t>{50, 0}));
 }
 
+// What waits for other tables goes on waiting: an add to a cart (naming the stock rows, the
+// holds) leaves the batch's orders and other changes to be written together later.
+TEST_F(DeferredChangeTest, AStatementWritesOutOnlyWhatWaitsForTheTablesItNames) {
+  db_->Exec(kBegin);
+  db_->DeferInserts(true);
+  const int64_t parent = db_->Insert(kInsertParent, "p");
+  db_->Change(kMove, "a", int64_t{1}, int64_t{1});
+  db_->Change(kDeleteItem, int64_t{9});
+  EXPECT_EQ(Stock("a", 1), (std::pair<int64_t, int64_t>{49, 1}));
+  EXPECT_EQ(db_->RowsWaiting(), 2u);  // the parent and the delete
+  db_->Insert(kInsertChild, parent, std::nullopt, int64_t{1});
+  EXPECT_EQ(Count(kCountChildren), 1);  // the child, with its parent first
+  EXPECT_EQ(db_->RowsWaiting(), 1u);    // the delete
+  EXPECT_EQ(Count(kCountItems), 99);
+  EXPECT_EQ(db_->RowsWaiting(), 0u);
+  db_->Exec(kCommit);
+}
+
 TEST_F(DeferredChangeTest, WithoutDeferringAChangeRunsAtOnceAndSaysWhatItChanged) {
   EXPECT_EQ(db_->Change(kMove, "a", int64_t{2}, int64_t{7}), 1);
   EXPECT_EQ(db_->Change(kMove, "a", int64_t{2}, int64_t{700}), 0);

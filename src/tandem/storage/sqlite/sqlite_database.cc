@@ -317,9 +317,9 @@ class SqliteDatabase final : public Database {
     batch_mark_ = MarkNow();
   }
 
-  // How far the writer's memories (reference cache, cart cache, recent orders) had followed the
-  // open transaction; after a rollback to that point, ForgetSince drops what they took in after
-  // it.
+  // How far the writer's memories (reference cache, cart cache, order numbers, recent orders)
+  // had followed the open transaction; after a rollback to that point, ForgetSince drops what
+  // they took in after it.
   struct Mark {
     uint64_t cache_writes = 0;
     uint64_t cart_writes = 0;
@@ -355,9 +355,10 @@ class SqliteDatabase final : public Database {
       for (auto& job : batch) job->done(Status(Code::kUnavailable, e.what()));
       return Pass::kAnswered;
     }
-    // Without savepoints, the inserts of orders, their lines and allocations wait and are written
-    // many to a statement (Connection::Insert); with them nothing waits, so that a refused job's
-    // ROLLBACK TO takes its rows with it, and a row that fails fails its own job.
+    // Without savepoints, the inserts of orders, their lines and allocations, and a checkout's
+    // changes, wait and are written many to a statement (Connection::Insert and Change); with
+    // them nothing waits, so that a refused job's ROLLBACK TO takes its rows with it, and a row
+    // that fails fails its own job.
     writer_->DeferInserts(!guarded);
     SqliteTx tx(*writer_, {&cache_, &recent_orders_, &carts_, &sequences_});
     for (size_t i = 0; i < batch.size(); ++i) {
