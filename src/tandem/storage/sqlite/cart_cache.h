@@ -28,8 +28,9 @@ namespace tandem::storage::sqlite {
 
 class CartCache {
  public:
-  // Past this many carts it starts over (about 30 MiB full; a flash sale's carts live seconds,
-  // and a checked-out cart leaves at once).
+  // Past this many carts it starts over (a cart of one line and one hold takes about 600 bytes
+  // here, estimated from its members: about 40 MiB full). A flash sale's carts live seconds, and
+  // a checked-out cart leaves at once.
   static constexpr size_t kCartsMax = 65'536;
 
   struct Entry {

@@ -1282,6 +1282,21 @@ class CartCacheTest : public SqliteDatabaseTest {
                    }).ok());
     return {writer, file};
   }
+
+  // A new cart holding one unit of a new SKU `sku` on its line, its holds read (so kept).
+  int64_t CartWithALine(const std::string& sku) {
+    Seed(sku, 5, 5);
+    int64_t cart = 0;
+    EXPECT_TRUE(db_->Write([&](Tx& tx) {
+                     orders::Cart c;
+                     c.token_hash = "t";
+                     cart = tx.orders().InsertCart(c);
+                     tx.orders().SetCartLine(cart, sku, 1, 10);
+                     (void)tx.inventory().HoldsOfCart(cart);
+                     return Status::Ok();
+                   }).ok());
+    return cart;
+  }
 };
 
 // Every write of a cart, its lines and its holds, in a random order, leaves the writer's view
@@ -1373,16 +1388,7 @@ TEST_F(CartCacheTest, TheWritersCartsMatchTheFileAfterEveryKindOfWrite) {
 
 // A job that wrote a cart and then failed is rolled back, and so is what the cache took in.
 TEST_F(CartCacheTest, AFailedJobsCartWritesAreForgotten) {
-  Seed("CC-R", 5, 5);
-  int64_t cart = 0;
-  ASSERT_TRUE(db_->Write([&](Tx& tx) {
-                   orders::Cart c;
-                   c.token_hash = "t";
-                   cart = tx.orders().InsertCart(c);
-                   tx.orders().SetCartLine(cart, "CC-R", 1, 10);
-                   (void)tx.inventory().HoldsOfCart(cart);
-                   return Status::Ok();
-                 }).ok());
+  const int64_t cart = CartWithALine("CC-R");
   Status failed = db_->Write([&](Tx& tx) {
     tx.orders().SetCartLine(cart, "CC-R", 2, 20);
     tx.inventory().InsertHold({0, cart, "CC-R", 1, 2, 30, std::nullopt});
@@ -1396,15 +1402,7 @@ TEST_F(CartCacheTest, AFailedJobsCartWritesAreForgotten) {
 
 // Another process's commit (a `tandem` command, the sqlite3 shell) is seen by the next batch.
 TEST_F(CartCacheTest, AnotherConnectionsCartWritesAreSeen) {
-  Seed("CC-O", 5, 5);
-  int64_t cart = 0;
-  ASSERT_TRUE(db_->Write([&](Tx& tx) {
-                   orders::Cart c;
-                   c.token_hash = "t";
-                   cart = tx.orders().InsertCart(c);
-                   tx.orders().SetCartLine(cart, "CC-O", 1, 10);
-                   return Status::Ok();
-                 }).ok());
+  const int64_t cart = CartWithALine("CC-O");
   {
     auto other = Connection::Open(dir_.File("tandem.db"), false);
     other->ExecScript(
