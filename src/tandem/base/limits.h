@@ -40,7 +40,7 @@ inline constexpr int kHoldSweepBatchMax = 1000;
 // Holds one cart may place over its life (each change of a line places new ones): a hold's id is
 // its cart's id times this plus its number in the cart (storage/sqlite, migration 13).
 inline constexpr int64_t kHoldsPerCartMax = int64_t{1} << 20;
-inline constexpr int kWriteBatchMax = 256;    // transactions folded into one commit
+inline constexpr int kWriteBatchMax = 256;    // transactions folded into one commit, few waiting
 // When more than four such batches wait, a batch takes a quarter of the queue, up to this: the
 // last write waits no longer than it would behind smaller batches, and fewer commits rewrite the
 // same hot pages (storage/sqlite/sqlite_database.cc, WriteBatchLimit).

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -28,9 +29,9 @@ namespace tandem::storage::sqlite {
 
 class CartCache {
  public:
-  // Past this many carts it starts over (a cart of one line and one hold takes about 600 bytes
-  // here, estimated from its members: about 40 MiB full). A flash sale's carts live seconds, and
-  // a checked-out cart leaves at once.
+  // Past this many carts the oldest kept leave first (a cart of one line and one hold takes
+  // about 600 bytes here, estimated from its members: about 40 MiB full). A flash sale's carts
+  // live seconds, and a checked-out cart leaves at once.
   static constexpr size_t kCartsMax = 65'536;
 
   struct Entry {
@@ -48,8 +49,9 @@ class CartCache {
   }
   // An open cart as just read from the file.
   void Put(const orders::Cart& cart) { Keep(Entry{cart, std::nullopt}); }
-  // A cart just inserted, as the file has it: no lines, the default fulfilment, no holds (no
-  // cart id is used twice: carts are never deleted, and holds refer to their cart).
+  // A cart just inserted, as the file has it: no lines, the default fulfilment, no holds (carts
+  // are never deleted, and holds refer to their cart; an id is given again only after the
+  // insert was rolled back, which forgets every cart kept).
   void CartInserted(int64_t cart_id, const std::string& token_hash,
                     std::optional<int64_t> customer_id, int64_t created_ms, int64_t updated_ms) {
     Wrote();
@@ -92,7 +94,7 @@ class CartCache {
   }
   void HoldDeleted(int64_t hold_id) {
     Wrote();
-    Entry* e = Find(hold_id / kHoldsPerCartMax);
+    Entry* e = Find((hold_id - 1) / kHoldsPerCartMax);  // ids cart × max + 1 … (cart + 1) × max
     if (!e || !e->holds) return;
     auto& holds = *e->holds;
     auto it = std::find_if(holds.begin(), holds.end(),
@@ -111,21 +113,34 @@ class CartCache {
   uint64_t writes() const { return writes_; }
   // After a rollback: what was applied since `mark` may have been rolled back.
   void ForgetIfWrittenSince(uint64_t mark) {
-    if (writes_ != mark) carts_.clear();
+    if (writes_ != mark) Clear();
   }
-  void Clear() { carts_.clear(); }
+  void Clear() {
+    carts_.clear();
+    kept_order_.clear();
+  }
   size_t size() const { return carts_.size(); }
 
  private:
   void Wrote() { ++writes_; }
+  // Keeps `entry`, and lets the oldest go past the bound: at most two steps per cart kept, so
+  // that no write waits for a sweep of the whole map. `kept_order_` may name carts dropped
+  // since; it holds at most twice the bound.
   void Keep(Entry entry) {
-    if (carts_.size() >= carts_max_) carts_.clear();
     const int64_t id = entry.cart.id;
-    carts_.insert_or_assign(id, std::move(entry));
+    if (carts_.insert_or_assign(id, std::move(entry)).second) kept_order_.push_back(id);
+    for (int step = 0; step < 2 && !kept_order_.empty(); ++step) {
+      const int64_t oldest = kept_order_.front();
+      const bool kept = carts_.contains(oldest);
+      if (kept && carts_.size() <= carts_max_ && kept_order_.size() <= 2 * carts_max_) break;
+      kept_order_.pop_front();
+      if (kept) carts_.erase(oldest);
+    }
   }
 
   size_t carts_max_;
   std::unordered_map<int64_t, Entry> carts_;
+  std::deque<int64_t> kept_order_;  // oldest first
   uint64_t writes_ = 0;
 };
 

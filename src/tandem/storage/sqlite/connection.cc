@@ -235,6 +235,7 @@ void Connection::AllowDeferred(std::vector<const Query*> parents_first,
 void Connection::DeferInserts(bool on) {
   if (!on) WriteDeferred();
   deferring_ = on;
+  write_out_failed_ = false;
 }
 
 size_t Connection::RowsWaiting() const {
@@ -313,6 +314,7 @@ void Connection::WriteDeferred(uint32_t which) {
     }
   } catch (...) {
     DropDeferred();  // the writer undoes the whole transaction
+    write_out_failed_ = true;
     throw;
   }
 }
@@ -345,9 +347,11 @@ void Connection::WriteOut(Deferrable& d) {
         sqlite3_clear_bindings(stmt);  // no text left bound where it will be gone
         throw;
       }
+      const int64_t changed_before = sqlite3_total_changes64(db_);
       int rc = sqlite3_step(stmt);
       sqlite3_reset(stmt);
       sqlite3_clear_bindings(stmt);
+      written_out_ += sqlite3_total_changes64(db_) - changed_before;
       if (rc != SQLITE_DONE) Throw(db_, rc, std::string(d.query->name) + " (deferred)");
       if (!d.insert && static_cast<size_t>(sqlite3_changes(db_)) != n) {
         throw SqliteError(SQLITE_CONSTRAINT, std::string(d.query->name) +

@@ -115,10 +115,11 @@ class Connection {
   }
 
   // Changes one row, as Exec does, and returns the number of rows changed. A change allowed to
-  // wait (AllowDeferred's `changes`) while deferring does not run: it waits like an insert (same
-  // rules), is taken as done (1 is returned), and is written with others of its kind by one
-  // statement; if that statement changes fewer rows than waited, it throws SqliteError, as a
-  // failing insert does, and the writer runs the batch again without deferring.
+  // wait (AllowDeferred's `changes`) while deferring does not run: it waits like an insert (but
+  // only a statement naming its own table writes it out: it keeps every key), is taken as done
+  // (1 is returned), and is written with others of its kind by one statement; if that statement
+  // changes fewer rows than waited, the write-out fails as a failing insert's does
+  // (WriteOutFailed), and the writer runs the batch again without deferring.
   template <typename... Args>
   int Change(const Query& query, const Args&... args) {
     Deferrable* d = deferring_ ? DeferrableOf(query) : nullptr;
@@ -151,9 +152,16 @@ class Connection {
   // default), an insert's with its parents'; throws SqliteError (and drops everything that
   // waits) when one fails.
   void WriteDeferred(uint32_t which = ~uint32_t{0});
-  // The rows changed since the connection opened, with those that waited counted when they
-  // were inserted: whether a write changed anything, written out or not.
-  int64_t TotalChanges() const { return sqlite3_total_changes64(db_) + deferred_rows_; }
+  // Whether a write-out failed since deferring was last turned on: then rows of earlier writes
+  // were dropped, and the transaction must be undone whole, even if the statement whose
+  // write-out failed was in a write that changed nothing itself.
+  bool WriteOutFailed() const { return write_out_failed_; }
+  // The rows changed since the connection opened, with those that waited counted once, when
+  // they were inserted or changed (not again when written out, perhaps during a later write):
+  // whether a write changed anything.
+  int64_t TotalChanges() const {
+    return sqlite3_total_changes64(db_) - written_out_ + deferred_rows_;
+  }
   size_t RowsWaiting() const;
 
   int64_t LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
@@ -260,6 +268,8 @@ class Connection {
   std::vector<Deferrable> deferrable_;  // parents first
   bool deferring_ = false;
   int64_t deferred_rows_ = 0;  // ever deferred
+  int64_t written_out_ = 0;    // rows changed by write-outs, ever
+  bool write_out_failed_ = false;
   uint32_t waiting_ = 0;       // bit i: deferrable_[i] has rows waiting
 };
 

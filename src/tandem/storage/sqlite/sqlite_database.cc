@@ -375,6 +375,12 @@ class SqliteDatabase final : public Database {
           BeginTransaction();
           continue;
         }
+        if (writer_->WriteOutFailed()) {
+          // Rows of earlier jobs that waited were dropped, whatever this job answers.
+          writer_->Exec(kRollback);
+          ForgetSince(batch_mark_);
+          return Pass::kUndone;
+        }
         if (results[i].ok()) {
           if (guarded) writer_->Exec(kRelease);
         } else if (guarded) {

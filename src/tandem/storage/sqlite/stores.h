@@ -125,8 +125,8 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
 
 class SqliteOrderStore final : public orders::OrderStore {
  public:
-  // `recent`, the writer's, serves RecentOrderOf by e-mail (the file has no index of orders by
-  // e-mail); only a store with one may place orders.
+  // `memory.recent_orders`, the writer's, serves RecentOrderOf by e-mail (the file has no
+  // index of orders by e-mail); only a store with one may place orders.
   explicit SqliteOrderStore(Connection& c, const WriterMemory& memory = {})
       : c_(c), recent_(memory.recent_orders), carts_(memory.carts), sequences_(memory.sequences) {}
   int64_t InsertCart(const orders::Cart& cart) override;
