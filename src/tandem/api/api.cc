@@ -25,6 +25,7 @@ Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
   });
   router_.Add("GET", "/readyz", [this](Request&) {
     if (!ready_.load()) return Problem(Status(Code::kUnavailable, "not ready"));
+    if (Status health = ctx_.db.Health(); !health.ok()) return Problem(health);
     Status db = ctx_.db.Read([](storage::Tx& tx) {
       (void)tx.GetSetting("schema");
       return Status::Ok();

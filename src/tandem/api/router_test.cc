@@ -58,6 +58,7 @@ TEST(OpenApi, DocumentsEveryRoute) {
       done(Status(Code::kInternal, "none"));
     }
     Status Read(const storage::TxFunction&) override { return Status(Code::kInternal, "none"); }
+    Status Health() const override { return Status::Ok(); }
   } db;
   testing::FakeClock clock;
   ApiOptions options;

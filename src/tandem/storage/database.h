@@ -72,6 +72,9 @@ class Database {
   // Runs `fn` on a consistent read-only snapshot. It may include committed writes whose WAL sync
   // is still under way; those writes are answered only once it is done.
   virtual Status Read(const TxFunction& fn) = 0;
+  // Ok, or why the database refuses every write until it is reopened (kUnavailable): a failed
+  // sync or an I/O error on the durability path is sticky. Any thread.
+  virtual Status Health() const = 0;
 };
 
 }  // namespace tandem::storage

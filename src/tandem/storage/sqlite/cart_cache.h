@@ -10,7 +10,7 @@
 // - the writer forgets it all after a rollback of anything written since a mark
 //   (ForgetIfWrittenSince);
 // - and at the start of every batch when another connection committed (PRAGMA data_version, read
-//   by ReferenceCache::BeginBatch).
+//   by SqliteDatabase::BeginTransaction).
 #pragma once
 
 #include <algorithm>

@@ -10,7 +10,6 @@
 #include <strings.h>
 
 #include "tandem/base/check.h"
-#include "tandem/storage/sqlite/page_cache.h"
 #include "tandem/storage/sqlite/wal_vfs.h"
 
 namespace tandem::storage::sqlite {
@@ -83,18 +82,17 @@ std::string Rows::Text(int col) const {
 }
 
 std::unique_ptr<Connection> Connection::Open(const std::string& path, bool create,
-                                             bool gather_wal_writes) {
+                                             bool gather_wal_writes, const std::string& vfs_name) {
   // SQLite's memory statistics take a process-wide mutex on every malloc and free (the writer
-  // spent about 1 % of the machine there under the flash sale), and nothing reads them. The page
-  // cache's layer skips a walk of the whole cache at every commit (page_cache.h). Both must
+  // spent about 1 % of the machine there under the flash sale), and nothing reads them. It must
   // precede SQLite's initialisation, which the first open does.
-  static const bool configured =
-      sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK && InstallPageCache();
+  static const bool configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
   (void)configured;
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   // After the configuration above: finding the default VFS initialises SQLite.
-  const char* vfs = gather_wal_writes ? GatheringWalVfs() : nullptr;
+  const char* below = vfs_name.empty() ? nullptr : vfs_name.c_str();
+  const char* vfs = gather_wal_writes ? GatheringWalVfs(below) : below;
   if (gather_wal_writes && vfs == nullptr) throw SqliteError(SQLITE_ERROR, "no WAL-gathering VFS");
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {

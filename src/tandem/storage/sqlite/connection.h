@@ -61,8 +61,10 @@ class Connection {
   // Opens (creating when `create`) the database file with Tandem's pragmas:
   // WAL, synchronous=FULL, foreign keys on, a busy timeout. With `gather_wal_writes` the WAL
   // frames of each commit are gathered and written in 64 KiB pieces (wal_vfs.h): for the writer.
+  // `vfs_name`: the SQLite VFS to use (below the gathering one), the default when empty.
   static std::unique_ptr<Connection> Open(const std::string& path, bool create,
-                                          bool gather_wal_writes = false);
+                                          bool gather_wal_writes = false,
+                                          const std::string& vfs_name = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

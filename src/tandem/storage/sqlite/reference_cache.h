@@ -6,8 +6,8 @@
 // - SQLite's update hook drops it whenever this connection writes one of those tables;
 // - the writer drops it after a rollback of anything that wrote one (see ForgetIfWrittenSince),
 //   since a job may have read what it wrote before failing;
-// - and at the start of every batch when `PRAGMA data_version` says another connection (another
-//   process: `tandem` commands) committed.
+// - and at the start of every batch when another connection (another process: `tandem`
+//   commands) committed (SqliteDatabase reads `PRAGMA data_version` and calls Clear).
 #pragma once
 
 #include <cstdint>
@@ -36,20 +36,6 @@ class ReferenceCache {
   ReferenceCache(const ReferenceCache&) = delete;
   ReferenceCache& operator=(const ReferenceCache&) = delete;
 
-  // At the start of a batch: forgets everything if another connection committed since, and
-  // says so (the writer's other memories of the file forget theirs).
-  bool BeginBatch() {
-    int64_t version = 0;
-    {
-      Rows r = c_.Select(kDataVersion);
-      if (r.Next()) version = r.Int(0);
-    }
-    const bool changed = version != data_version_;
-    if (changed) Clear();
-    data_version_ = version;
-    return changed;
-  }
-
   // Counts this connection's writes to the cached tables; see ForgetIfWrittenSince.
   uint64_t writes() const { return writes_; }
   // After a rollback: what was read since `mark` may have been rolled back.
@@ -62,15 +48,13 @@ class ReferenceCache {
   // Every SKU named by any sale event, past or future; nullopt until read.
   std::optional<std::unordered_set<std::string>> event_skus;
 
- private:
-  static constexpr Query kDataVersion{"data_version", "PRAGMA data_version"};
-
   void Clear() {
     locations.reset();
     variants.clear();
     event_skus.reset();
   }
 
+ private:
   static void OnUpdate(void* self, int, const char*, const char* table, sqlite3_int64) {
     // sale_event_skus (WITHOUT ROWID, so never reported here) only gains rows with their event.
     static constexpr const char* kCached[] = {"locations", "variants", "products", "sale_events"};
@@ -85,7 +69,6 @@ class ReferenceCache {
   }
 
   Connection& c_;
-  int64_t data_version_ = -1;
   uint64_t writes_ = 0;
 };
 

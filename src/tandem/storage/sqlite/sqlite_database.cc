@@ -1,11 +1,9 @@
 #include "tandem/storage/sqlite/sqlite_database.h"
 
-#include <fcntl.h>
 #include <pthread.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +18,7 @@
 #include "tandem/storage/sqlite/migrations.h"
 #include "tandem/storage/sqlite/reference_cache.h"
 #include "tandem/storage/sqlite/stores.h"
+#include "tandem/storage/sqlite/wal_vfs.h"
 
 namespace tandem::storage::sqlite {
 namespace {
@@ -35,6 +34,8 @@ constexpr size_t kReadersMax = 256;  // kept open for reuse: opening one costs m
 // thread a few percent).
 constexpr Query kBegin{"begin", "BEGIN IMMEDIATE"};
 constexpr Query kBeginRead{"begin_read", "BEGIN"};
+// Changes when another connection commits (not when this one does).
+constexpr Query kDataVersion{"data_version", "PRAGMA data_version"};
 constexpr Query kCommit{"commit", "COMMIT"};
 constexpr Query kRollback{"rollback", "ROLLBACK"};
 constexpr Query kSavepoint{"savepoint", "SAVEPOINT job"};
@@ -79,13 +80,26 @@ int ApplyMigrations(Connection& c, int64_t up_to_version = INT64_MAX) {
   return count;
 }
 
-Status RunGuarded(const TxFunction& fn, Tx& tx) {
+// Errors after which the file can no longer be trusted to hold what was committed: the writer
+// stops (SqliteDatabase::Fail).
+bool IsStorageFailure(int code) {
+  const int primary = code & 0xff;
+  return primary == SQLITE_IOERR || primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+// Runs `fn`; what it throws becomes a status. `storage_failure`, when given, is set when an
+// SQLite error says the file failed (IsStorageFailure).
+Status RunGuarded(const TxFunction& fn, Tx& tx, bool* storage_failure = nullptr) {
   try {
     return fn(tx);
   } catch (const SqliteError& e) {
     int primary = e.code() & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
       return Status(Code::kUnavailable, std::string("database busy: ") + e.what());
+    }
+    if (IsStorageFailure(e.code())) {
+      if (storage_failure != nullptr) *storage_failure = true;
+      return Status(Code::kUnavailable, std::string("storage failed: ") + e.what());
     }
     return Status(Code::kInternal, e.what());
   } catch (const std::exception& e) {
@@ -98,7 +112,7 @@ class SqliteDatabase final : public Database {
   SqliteDatabase(const SqliteOptions& options, std::unique_ptr<Connection> writer,
                  std::unique_ptr<Connection> checkpointer)
       : path_(options.path),
-        wal_path_(path_ + "-wal"),
+        vfs_(options.vfs),
         durable_(options.durable),
         write_queue_max_(options.write_queue_max),
         writer_(std::move(writer)),
@@ -122,25 +136,22 @@ class SqliteDatabase final : public Database {
   }
 
   ~SqliteDatabase() override {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
+    Stop();
+    if (!Health().ok()) {
+      // What the file holds after the failure is left for the next start to recover from the
+      // WAL, as after a crash: no connection copies the WAL back while closing.
+      for (Connection* c : {writer_.get(), checkpointer_.get()}) {
+        sqlite3_db_config(c->raw(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+      }
+      std::lock_guard lock(readers_mu_);
+      for (auto& c : readers_) sqlite3_db_config(c->raw(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     }
-    cv_.notify_all();
-    thread_.join();
-    {
-      std::lock_guard lock(sync_mu_);
-      sync_stopping_ = true;
-    }
-    sync_cv_.notify_all();
-    sync_thread_.join();
-    if (wal_fd_ >= 0) ::close(wal_fd_);
-    {
-      std::lock_guard lock(checkpoint_mu_);
-      checkpoint_stopping_ = true;
-    }
-    checkpoint_cv_.notify_all();
-    checkpoint_thread_.join();
+  }
+
+  Status Health() const override {
+    if (!failed_.load(std::memory_order_acquire)) return Status::Ok();
+    std::lock_guard lock(failure_mu_);
+    return Status(Code::kUnavailable, failure_);
   }
 
   void WriteAsync(TxFunction fn, WriteDone done) override {
@@ -150,6 +161,8 @@ class SqliteDatabase final : public Database {
       std::lock_guard lock(mu_);
       if (stopping_) {
         refused = Status(Code::kUnavailable, "the database is closing");
+      } else if (failed_.load(std::memory_order_acquire)) {
+        refused = Health();
       } else if (queue_.size() >= write_queue_max_) {
         refused = Status(Code::kUnavailable, "too many writes waiting; retry shortly");
       } else {
@@ -183,6 +196,28 @@ class SqliteDatabase final : public Database {
   }
 
  private:
+  // Stops the threads once every queued write was answered.
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    {
+      std::lock_guard lock(sync_mu_);
+      sync_stopping_ = true;
+    }
+    sync_cv_.notify_all();
+    sync_thread_.join();
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    checkpoint_thread_.join();
+  }
+
   struct Job {
     TxFunction fn;
     WriteDone done;
@@ -191,7 +226,24 @@ class SqliteDatabase final : public Database {
   struct Committed {
     Batch jobs;
     std::vector<Status> results;
+    sqlite3_file* wal = nullptr;  // the WAL file the commit wrote (wal_vfs.h, WalFileOf)
   };
+
+  // Keeps the first storage failure (a failed WAL sync, an I/O error on a write or the commit):
+  // from then on every write is refused and Health says why, until a restart recovers from the
+  // WAL. Carrying on could acknowledge commits resting on WAL frames that never reached the disk
+  // (after a failed fsync Linux may drop the dirty pages), as leveldb's sticky background error
+  // and PostgreSQL's panic on a failed fsync avoid. Any thread.
+  void Fail(const std::string& why) {
+    {
+      std::lock_guard lock(failure_mu_);
+      if (failed_.load(std::memory_order_relaxed)) return;
+      failure_ = "storage failed, writes are refused until a restart: " + why;
+      failed_.store(true, std::memory_order_release);
+    }
+    TANDEM_UNEXPECTED(Health().message().c_str());
+  }
+  bool Failed() const { return failed_.load(std::memory_order_acquire); }
 
   std::unique_ptr<Connection> AcquireReader() {
     {
@@ -202,7 +254,7 @@ class SqliteDatabase final : public Database {
         return c;
       }
     }
-    std::unique_ptr<Connection> c = Connection::Open(path_, false);
+    std::unique_ptr<Connection> c = Connection::Open(path_, false, false, vfs_);
     c->ExecScript("PRAGMA query_only=ON");
     return c;
   }
@@ -232,6 +284,7 @@ class SqliteDatabase final : public Database {
       checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(kCheckpointEveryMs),
                               [this] { return checkpoint_due_ || checkpoint_stopping_; });
       checkpoint_due_ = false;
+      if (Failed()) continue;  // nothing is copied back from a WAL that may have lost frames
       lock.unlock();
       int rc = sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                          nullptr, nullptr);
@@ -260,6 +313,10 @@ class SqliteDatabase final : public Database {
           queue_.pop_front();
         }
       }
+      if (Failed()) {
+        for (auto& job : batch) job->done(Health());
+        continue;
+      }
       RunBatch(std::move(batch));
     }
   }
@@ -286,6 +343,7 @@ class SqliteDatabase final : public Database {
       writer_->Exec(kCommit);
       recent_orders_.Commit();
     } catch (const SqliteError& e) {
+      if (IsStorageFailure(e.code())) Fail(std::string("commit: ") + e.what());
       ForgetSince(batch_mark_);
       for (size_t i = 0; i < results.size(); ++i) {
         if (results[i].ok()) {
@@ -307,12 +365,20 @@ class SqliteDatabase final : public Database {
     kAnswered,  // the transaction could not begin (or begin again); every job was answered
   };
 
-  // BEGIN, and the start of a batch for the writer's memories of the file.
+  // BEGIN; when another connection (another process) committed since the last batch, the
+  // writer's memories of the file forget what they hold.
   void BeginTransaction() {
     writer_->Exec(kBegin);
-    if (cache_.BeginBatch()) {
+    int64_t version = 0;
+    {
+      Rows r = writer_->Select(kDataVersion);
+      if (r.Next()) version = r.Int(0);
+    }
+    if (version != data_version_) {
+      cache_.Clear();
       carts_.Clear();
       sequences_.Forget();
+      data_version_ = version;
     }
     batch_mark_ = MarkNow();
   }
@@ -347,6 +413,7 @@ class SqliteDatabase final : public Database {
     try {
       BeginTransaction();
     } catch (const SqliteError& e) {
+      if (IsStorageFailure(e.code())) Fail(std::string("begin: ") + e.what());
       try {
         if (writer_->InTransaction()) writer_->Exec(kRollback);
       } catch (const SqliteError&) {
@@ -366,7 +433,19 @@ class SqliteDatabase final : public Database {
       try {
         const int64_t changes_before = writer_->TotalChanges();
         if (guarded) writer_->Exec(kSavepoint);
-        results[i] = RunGuarded(batch[i]->fn, tx);
+        bool storage_failure = false;
+        results[i] = RunGuarded(batch[i]->fn, tx, &storage_failure);
+        if (storage_failure) {
+          // Nothing of the batch is committed, and nothing more will be.
+          Fail(results[i].message());
+          try {
+            if (writer_->InTransaction()) writer_->Exec(kRollback);
+          } catch (const SqliteError&) {
+          }
+          ForgetSince(batch_mark_);
+          for (auto& job : batch) job->done(Health());
+          return Pass::kAnswered;
+        }
         if (!writer_->InTransaction()) {
           // SQLite rolled the whole transaction back (e.g. disk full): everything before is gone.
           ForgetSince(batch_mark_);
@@ -396,6 +475,10 @@ class SqliteDatabase final : public Database {
         }
       } catch (const std::exception& e) {
         // A transaction statement itself failed: start over with a fresh transaction.
+        if (const auto* sqlite = dynamic_cast<const SqliteError*>(&e);
+            sqlite != nullptr && IsStorageFailure(sqlite->code())) {
+          Fail(e.what());
+        }
         ForgetSince(batch_mark_);
         results[i] = Status(Code::kInternal, e.what());
         fail_kept(i, Status(Code::kUnavailable, "transaction aborted by the database; retry"));
@@ -438,9 +521,10 @@ class SqliteDatabase final : public Database {
       for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->done(results[i]);
       return;
     }
+    sqlite3_file* wal = WalFileOf(writer_->raw());  // here: the writer's connection is ours
     {
       std::lock_guard lock(sync_mu_);
-      unsynced_.push_back({std::move(jobs), std::move(results)});
+      unsynced_.push_back({std::move(jobs), std::move(results), wal});
     }
     sync_cv_.notify_one();
   }
@@ -468,7 +552,7 @@ class SqliteDatabase final : public Database {
         }
       }
       if (!any_kept) continue;
-      Status synced = SyncWal();
+      Status synced = SyncWal(due.back().wal);
       for (Committed& c : due) {
         for (size_t i = 0; i < c.jobs.size(); ++i) {
           if (c.results[i].ok()) c.jobs[i]->done(synced);
@@ -477,35 +561,20 @@ class SqliteDatabase final : public Database {
     }
   }
 
-  // fdatasync of the WAL file, through a descriptor of our own that follows the file if SQLite
-  // ever replaces it.
-  Status SyncWal() {
-    struct stat now {};
-    if (::stat(wal_path_.c_str(), &now) != 0) {
-      TANDEM_UNEXPECTED("the WAL file is missing after a commit");
-      return Status(Code::kUnavailable, "could not make the write durable: no WAL file");
+  // Syncs the WAL through the VFS (the file that SQLite wrote); a failure is sticky (Fail). A
+  // commit after a failure is never answered as durable: nothing is synced after it.
+  Status SyncWal(sqlite3_file* wal) {
+    if (Failed()) return Health();
+    if (wal == nullptr) {
+      Fail("no WAL file after a commit");
+    } else if (int rc = SyncWalFile(wal); rc != SQLITE_OK) {
+      Fail(std::string("sync of the WAL: ") + sqlite3_errstr(rc));
     }
-    if (wal_fd_ < 0 || now.st_ino != wal_ino_) {
-      if (wal_fd_ >= 0) ::close(wal_fd_);
-      wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
-      wal_ino_ = now.st_ino;
-      // The WAL file's directory entry must be durable too.
-      std::string dir = path_.substr(0, path_.find_last_of('/') + 1);
-      int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dfd >= 0) {
-        (void)::fsync(dfd);
-        ::close(dfd);
-      }
-    }
-    if (wal_fd_ < 0 || ::fdatasync(wal_fd_) != 0) {
-      TANDEM_UNEXPECTED("fdatasync of the WAL failed");
-      return Status(Code::kUnavailable, "could not make the write durable; retry");
-    }
-    return Status::Ok();
+    return Health();
   }
 
   const std::string path_;
-  const std::string wal_path_;
+  const std::string vfs_;
   const bool durable_;
   const size_t write_queue_max_;
   std::unique_ptr<Connection> writer_;  // only the writer thread touches it after construction
@@ -513,6 +582,7 @@ class SqliteDatabase final : public Database {
   RecentOrders recent_orders_;          // the writer's, like writer_
   CartCache carts_;                     // the writer's, like writer_
   OrderSequences sequences_;            // the writer's, like writer_
+  int64_t data_version_ = -1;           // the writer's PRAGMA data_version at its last batch
   Mark batch_mark_;                     // when the open transaction began
   int guarded_batches_left_ = 0;        // batches still to run with a savepoint per job
   std::mutex mu_;
@@ -532,8 +602,9 @@ class SqliteDatabase final : public Database {
   std::condition_variable sync_cv_;
   std::vector<Committed> unsynced_;
   bool sync_stopping_ = false;
-  int wal_fd_ = -1;  // only the sync thread touches it
-  ino_t wal_ino_ = 0;
+  mutable std::mutex failure_mu_;
+  std::string failure_;  // the first storage failure; under failure_mu_
+  std::atomic<bool> failed_{false};
   std::thread sync_thread_;
 };
 
@@ -542,7 +613,7 @@ class SqliteDatabase final : public Database {
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
   try {
     std::unique_ptr<Connection> writer =
-        Connection::Open(options.path, true, /*gather_wal_writes=*/true);
+        Connection::Open(options.path, true, /*gather_wal_writes=*/true, options.vfs);
     // The writer keeps the hot pages of every table cached between batches (readers keep the
     // default 2 MiB each).
     writer->ExecScript("PRAGMA cache_size=-65536");
@@ -550,7 +621,8 @@ Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
     if (options.apply_migrations) ApplyMigrations(*writer);  // synchronous=FULL when durable
     // From here on the sync thread makes each batch durable (see Acknowledge), not the commit.
     if (options.durable) writer->ExecScript("PRAGMA synchronous=NORMAL");
-    std::unique_ptr<Connection> checkpointer = Connection::Open(options.path, false);
+    std::unique_ptr<Connection> checkpointer =
+        Connection::Open(options.path, false, false, options.vfs);
     if (!options.durable) checkpointer->ExecScript("PRAGMA synchronous=OFF");
     return std::unique_ptr<Database>(
         new SqliteDatabase(options, std::move(writer), std::move(checkpointer)));

@@ -33,6 +33,9 @@ struct SqliteOptions {
   bool durable = true;
   // Writes waiting for the writer; past it a write is refused at once (kUnavailable: 503).
   size_t write_queue_max = kWriteQueueMax;
+  // The SQLite VFS every connection goes through (tests inject faults with one); the default
+  // when empty.
+  std::string vfs;
 };
 
 // Opens the database, applies pending migrations and starts the writer, sync and checkpoint

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tandem/base/crypto.h"
@@ -133,6 +134,39 @@ class SqliteDatabaseTest : public ::testing::Test {
     });
     EXPECT_TRUE(s.ok()) << s.message();
     return ids;
+  }
+
+  // A new SKU `sku` with 5 units at each of two locations, 3 of them held at the first; returns
+  // that location.
+  int64_t HeldAtFirst(const std::string& sku) {
+    const int64_t loc = Seed(sku, 5, 5)[0];
+    EXPECT_TRUE(db_->Write([&](Tx& tx) {
+                     return tx.inventory().TryReserve(sku, loc, 3)
+                                ? Status::Ok()
+                                : Status(Code::kConflict, "not reserved");
+                   }).ok());
+    return loc;
+  }
+
+  // A write that moves `qty` held units of `sku` at `loc` to allocated, refused when it cannot.
+  static TxFunction MoveHeld(const std::string& sku, int64_t loc, int64_t qty) {
+    return [sku, loc, qty](Tx& tx) {
+      return tx.inventory().TryReservedToAllocated(sku, loc, qty)
+                 ? Status::Ok()
+                 : Status(Code::kConflict, "not moved");
+    };
+  }
+
+  // {reserved, allocated} of `sku` at `loc`, as a reader sees them.
+  std::pair<int64_t, int64_t> HeldAndAllocated(const std::string& sku, int64_t loc) {
+    std::pair<int64_t, int64_t> out{-1, -1};
+    EXPECT_TRUE(db_->Read([&](Tx& tx) {
+                     if (auto level = tx.inventory().Level(sku, loc)) {
+                       out = {level->reserved, level->allocated};
+                     }
+                     return Status::Ok();
+                   }).ok());
+    return out;
   }
 
   int64_t Available(const std::string& sku) {
@@ -1215,29 +1249,12 @@ TEST(HoldsMigrationTest, LiveHoldsAreRenumberedIntoTheirCartsRanges) {
 // (Connection::Change). When the sum cannot be made, the batch runs again with a savepoint per
 // job: the first move is kept, the second refused, as if each had run at once.
 TEST_F(SqliteDatabaseTest, MovesOfABatchThatCannotAllBeMadeAreMadeOneByOne) {
-  const int64_t loc = Seed("DC-S", 5, 5)[0];
-  ASSERT_TRUE(db_->Write([&](Tx& tx) {
-                   return tx.inventory().TryReserve("DC-S", loc, 3)
-                              ? Status::Ok()
-                              : Status(Code::kConflict, "not reserved");
-                 }).ok());
-  auto move = [loc](Tx& tx) {
-    return tx.inventory().TryReservedToAllocated("DC-S", loc, 2)
-               ? Status::Ok()
-               : Status(Code::kConflict, "not moved");
-  };
-  std::vector<Status> outcomes = RunAsOneBatch({move, move});
+  const int64_t loc = HeldAtFirst("DC-S");
+  std::vector<Status> outcomes =
+      RunAsOneBatch({MoveHeld("DC-S", loc, 2), MoveHeld("DC-S", loc, 2)});
   EXPECT_TRUE(outcomes[0].ok()) << outcomes[0].message();
   EXPECT_EQ(outcomes[1].code(), Code::kConflict);
-  ASSERT_TRUE(db_->Read([&](Tx& tx) {
-                   std::optional<inventory::StockLevel> level = tx.inventory().Level("DC-S", loc);
-                   EXPECT_TRUE(level.has_value());
-                   if (level) {
-                     EXPECT_EQ(level->reserved, 1);
-                     EXPECT_EQ(level->allocated, 2);
-                   }
-                   return Status::Ok();
-                 }).ok());
+  EXPECT_EQ(HeldAndAllocated("DC-S", loc), (std::pair<int64_t, int64_t>{1, 2}));
 }
 
 // A write-out that fails inside a later write (its statement names the stock rows) drops the
@@ -1245,51 +1262,27 @@ TEST_F(SqliteDatabaseTest, MovesOfABatchThatCannotAllBeMadeAreMadeOneByOne) {
 // write whose statement failed changed nothing itself. Before, the first two were answered as
 // kept with nothing of them on the file.
 TEST_F(SqliteDatabaseTest, AWriteOutThatFailsInALaterWriteUndoesTheBatch) {
-  const int64_t loc = Seed("DC-W", 5, 5)[0];
-  ASSERT_TRUE(db_->Write([&](Tx& tx) {
-                   return tx.inventory().TryReserve("DC-W", loc, 3)
-                              ? Status::Ok()
-                              : Status(Code::kConflict, "not reserved");
-                 }).ok());
-  auto move = [loc](Tx& tx) {
-    return tx.inventory().TryReservedToAllocated("DC-W", loc, 2)
-               ? Status::Ok()
-               : Status(Code::kConflict, "not moved");
-  };
+  const int64_t loc = HeldAtFirst("DC-W");
   auto read = [loc](Tx& tx) {
     (void)tx.inventory().Level("DC-W", loc);
     return Status::Ok();
   };
-  std::vector<Status> outcomes = RunAsOneBatch({move, move, read});
+  std::vector<Status> outcomes =
+      RunAsOneBatch({MoveHeld("DC-W", loc, 2), MoveHeld("DC-W", loc, 2), read});
   EXPECT_TRUE(outcomes[0].ok()) << outcomes[0].message();
   EXPECT_EQ(outcomes[1].code(), Code::kConflict);
   EXPECT_TRUE(outcomes[2].ok()) << outcomes[2].message();
-  ASSERT_TRUE(db_->Read([&](Tx& tx) {
-                   std::optional<inventory::StockLevel> level = tx.inventory().Level("DC-W", loc);
-                   EXPECT_TRUE(level.has_value());
-                   if (level) {
-                     EXPECT_EQ(level->reserved, 1);
-                     EXPECT_EQ(level->allocated, 2);
-                   }
-                   return Status::Ok();
-                 }).ok());
+  EXPECT_EQ(HeldAndAllocated("DC-W", loc), (std::pair<int64_t, int64_t>{1, 2}));
 }
 
 // A refused write that writes out what earlier writes left waiting (its read names their table)
 // changed nothing itself: the batch is not undone, so the earlier writes run once.
 TEST_F(SqliteDatabaseTest, ARefusalThatWritesOutEarlierChangesDoesNotUndoTheBatch) {
-  const int64_t loc = Seed("DC-T", 5, 5)[0];
-  ASSERT_TRUE(db_->Write([&](Tx& tx) {
-                   return tx.inventory().TryReserve("DC-T", loc, 3)
-                              ? Status::Ok()
-                              : Status(Code::kConflict, "not reserved");
-                 }).ok());
+  const int64_t loc = HeldAtFirst("DC-T");
   std::atomic<int> moves{0};
   auto move = [&moves, loc](Tx& tx) {
     ++moves;
-    return tx.inventory().TryReservedToAllocated("DC-T", loc, 1)
-               ? Status::Ok()
-               : Status(Code::kConflict, "not moved");
+    return MoveHeld("DC-T", loc, 1)(tx);
   };
   auto refuse_after_reading = [loc](Tx& tx) {
     (void)tx.inventory().Level("DC-T", loc);

@@ -6,6 +6,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 
@@ -270,41 +273,65 @@ const char* NextSystemCall(sqlite3_vfs* v, const char* name) {
 
 }  // namespace
 
-const char* GatheringWalVfs() {
-  static const char* const registered = []() -> const char* {
-    static sqlite3_vfs vfs{};
-    sqlite3_vfs* real = sqlite3_vfs_find(nullptr);
-    // The calls passed on below are those of a version-3 VFS (the default "unix" one).
-    if (real == nullptr || real->iVersion < 3) return nullptr;
-    vfs.iVersion = 3;
-    vfs.szOsFile = static_cast<int>(kRealOffset) + real->szOsFile;
-    vfs.mxPathname = real->mxPathname;
-    vfs.zName = kVfsName;
-    vfs.pAppData = real;
-    vfs.xOpen = Open;
-    vfs.xDelete = Delete;
-    vfs.xAccess = Access;
-    vfs.xFullPathname = FullPathname;
-    vfs.xDlOpen = DlOpen;
-    vfs.xDlError = DlError;
-    vfs.xDlSym = DlSym;
-    vfs.xDlClose = DlClose;
-    vfs.xRandomness = Randomness;
-    vfs.xSleep = Sleep;
-    vfs.xCurrentTime = CurrentTime;
-    vfs.xGetLastError = GetLastError;
-    vfs.xCurrentTimeInt64 = CurrentTimeInt64;
-    vfs.xSetSystemCall = SetSystemCall;
-    vfs.xGetSystemCall = GetSystemCall;
-    vfs.xNextSystemCall = NextSystemCall;
-    return sqlite3_vfs_register(&vfs, /*makeDflt=*/0) == SQLITE_OK ? kVfsName : nullptr;
-  }();
-  return registered;
+const char* GatheringWalVfs(const char* below) {
+  // One gathering VFS per VFS below it, registered on first use and kept for the process's life
+  // (SQLite keeps a pointer to each).
+  struct Registered {
+    sqlite3_vfs vfs{};
+    std::string name;
+  };
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<Registered>> registered;
+  const std::string key = below == nullptr ? "" : below;
+  std::lock_guard lock(mu);
+  auto it = registered.find(key);
+  if (it != registered.end()) return it->second->name.c_str();
+  sqlite3_vfs* real = sqlite3_vfs_find(below);
+  // The calls passed on below are those of a version-3 VFS (the default "unix" one).
+  if (real == nullptr || real->iVersion < 3) return nullptr;
+  auto r = std::make_unique<Registered>();
+  r->name = key.empty() ? kVfsName : std::string(kVfsName) + ":" + key;
+  sqlite3_vfs& vfs = r->vfs;
+  vfs.iVersion = 3;
+  vfs.szOsFile = static_cast<int>(kRealOffset) + real->szOsFile;
+  vfs.mxPathname = real->mxPathname;
+  vfs.zName = r->name.c_str();
+  vfs.pAppData = real;
+  vfs.xOpen = Open;
+  vfs.xDelete = Delete;
+  vfs.xAccess = Access;
+  vfs.xFullPathname = FullPathname;
+  vfs.xDlOpen = DlOpen;
+  vfs.xDlError = DlError;
+  vfs.xDlSym = DlSym;
+  vfs.xDlClose = DlClose;
+  vfs.xRandomness = Randomness;
+  vfs.xSleep = Sleep;
+  vfs.xCurrentTime = CurrentTime;
+  vfs.xGetLastError = GetLastError;
+  vfs.xCurrentTimeInt64 = CurrentTimeInt64;
+  vfs.xSetSystemCall = SetSystemCall;
+  vfs.xGetSystemCall = GetSystemCall;
+  vfs.xNextSystemCall = NextSystemCall;
+  if (sqlite3_vfs_register(&vfs, /*makeDflt=*/0) != SQLITE_OK) return nullptr;
+  return registered.emplace(key, std::move(r)).first->second->name.c_str();
+}
+
+sqlite3_file* WalFileOf(sqlite3* db) {
+  sqlite3_file* wal = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK) {
+    return nullptr;
+  }
+  return wal != nullptr && wal->pMethods != nullptr ? wal : nullptr;
+}
+
+int SyncWalFile(sqlite3_file* wal) {
+  sqlite3_file* file = wal->pMethods == &kWalMethods ? Of(wal)->real : wal;
+  return file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
 }
 
 void DiscardRolledBackWalFrames(sqlite3* db) {
-  sqlite3_file* wal = nullptr;
-  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK) return;
+  sqlite3_file* wal = WalFileOf(db);
   if (wal != nullptr && wal->pMethods == &kWalMethods) Discard(*Of(wal)->gathered);
 }
 

@@ -16,8 +16,19 @@ namespace tandem::storage::sqlite {
 // gathered; every other write (a restarted WAL's header, a page rewritten in place, checksums
 // rewritten at the commit, a commit's padding after an fsync) and every other operation on the
 // WAL file (read, sync, truncate, size, close) first writes out what was gathered. A failed
-// write fails the commit as before.
-const char* GatheringWalVfs();
+// write fails the commit as before. The VFS passes everything on to the VFS named `below` (the
+// default VFS when null); one is registered per VFS below. Returns null when none can be.
+const char* GatheringWalVfs(const char* below = nullptr);
+
+// The WAL file of `db`'s main database, as SQLite has it open; null before the connection first
+// read the database. It stays open until the connection closes.
+sqlite3_file* WalFileOf(sqlite3* db);
+
+// Makes what was written to the WAL file durable (xSync of the VFS below the gathering one, or
+// of the file itself). Safe on another thread than the one writing through `wal`'s connection:
+// what the writer has gathered and not written out is not touched (it belongs to a transaction
+// that has not committed). Returns an SQLite result code.
+int SyncWalFile(sqlite3_file* wal);
 
 // Frames gathered but not written out belong to a transaction that did not commit: after a
 // rollback (the writer connection's rollback hook calls this) they must never reach the file,
