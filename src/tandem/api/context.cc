@@ -149,9 +149,14 @@ void WriteJsonAsync(ApiContext& ctx, const Request& request, const std::string& 
       return Status::Ok();
     }
     call->stored = JsonTextResponse(status, (*result)());
-    tx.SaveIdempotency(call->stored_key,
-                       {call->request_hash, call->stored->status, call->stored->body},
-                       clock.NowMs());
+    if (!tx.TrySaveIdempotency(call->stored_key,
+                               {call->request_hash, call->stored->status, call->stored->body},
+                               clock.NowMs())) {
+      // Another request with this key was kept after this one read (only on an engine that runs
+      // writes side by side): this one is undone, and its retry gets the stored answer.
+      return Status(Code::kConflict,
+                    "a request with this Idempotency-Key was being processed; retry it");
+    }
     return Status::Ok();
   };
   ctx.db.WriteAsync(std::move(run), [call, status](Status s) {

@@ -80,9 +80,9 @@ Response Search(ApiContext& ctx, Request& req) {
       return Problem(Status(Code::kInvalidArgument, "cursor is not valid"));
     }
   }
-  std::string fts = catalog::ToFtsQuery(q);
+  std::vector<std::string> terms = catalog::SearchTerms(q);
   return ReadJson(ctx, [&](storage::Tx& tx) -> Result<Json> {
-    std::vector<int64_t> ids = tx.catalog().SearchProducts(fts, *limit + 1, offset);
+    std::vector<int64_t> ids = tx.catalog().SearchProducts(terms, *limit + 1, offset);
     bool more = ids.size() > static_cast<size_t>(*limit);
     if (more) ids.pop_back();
     Json items = Json::array();

@@ -37,9 +37,6 @@ inline constexpr int64_t kHoldTtlSecondsDefault = 15 * 60;
 inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;
 inline constexpr int64_t kRelatedOrderWindowSeconds = 30 * 60;
 inline constexpr int kHoldSweepBatchMax = 1000;
-// Holds one cart may place over its life (each change of a line places new ones): a hold's id is
-// its cart's id times this plus its number in the cart (storage/sqlite, migration 13).
-inline constexpr int64_t kHoldsPerCartMax = int64_t{1} << 20;
 inline constexpr int kWriteBatchMax = 256;    // transactions folded into one commit, few waiting
 // When more than four such batches wait, a batch takes a quarter of the queue, up to this: the
 // last write waits no longer than it would behind smaller batches, and fewer commits rewrite the
@@ -50,6 +47,16 @@ inline constexpr int kDeepWriteBatchMax = 1024;
 inline constexpr size_t kWriteQueueMax = 4096;    // writes waiting for the writer
 inline constexpr int kConnectionsMax = 10'000;    // open HTTP connections; past it: 503 and close
 inline constexpr size_t kQueuedRequestsMax = 1024;  // requests waiting for a worker thread
+// Limits that depend on each other.
+static_assert(kWriteBatchMax <= kDeepWriteBatchMax && size_t{kDeepWriteBatchMax} <= kWriteQueueMax,
+              "a batch never takes more writes than may wait");
+static_assert(kPageLimitDefault <= kPageLimitMax);
+static_assert(kPasswordBytesMin < kPasswordBytesMax);
+static_assert(kIdempotencyKeyBytesMax + kSearchQueryBytesMax < kRequestHeaderBytesMax,
+              "a key and a search fit in the request head");
+static_assert(kCartLinesMax * kLineQuantityMax <= INT64_MAX / kPriceAmountMax,
+              "an order's total cannot overflow its int64 minor units");
+
 // Threads for the handlers that wait (reads, staff writes); the flash-sale path does not wait
 // for its write and runs on the I/O threads (one per core but one by default).
 inline constexpr int kWorkerThreadsDefault = 64;

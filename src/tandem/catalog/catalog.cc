@@ -104,16 +104,13 @@ Result<Product> UpdateProduct(CatalogStore& store, int64_t id, const ProductPatc
   return product;
 }
 
-std::string ToFtsQuery(std::string_view text) {
+std::vector<std::string> SearchTerms(std::string_view text) {
   if (text.size() > kSearchQueryBytesMax) text = text.substr(0, kSearchQueryBytesMax);
-  std::string query;
+  std::vector<std::string> terms;
   std::string word;
-  int terms = 0;
   auto flush = [&] {
-    if (!word.empty() && terms < kSearchTermsMax) {
-      if (!query.empty()) query += ' ';
-      query += '"' + word + "\"*";
-      ++terms;
+    if (!word.empty() && terms.size() < static_cast<size_t>(kSearchTermsMax)) {
+      terms.push_back(std::move(word));
     }
     word.clear();
   };
@@ -127,7 +124,7 @@ std::string ToFtsQuery(std::string_view text) {
     }
   }
   flush();
-  return query;
+  return terms;
 }
 
 }  // namespace tandem::catalog

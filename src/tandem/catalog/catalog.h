@@ -28,6 +28,7 @@ struct Variant {
   std::vector<Option> options;
   std::string image_url;  // a link into the picture catalogue, never the picture itself
   bool active = true;
+  bool operator==(const Variant&) const = default;
 };
 
 // A variant and what a cart line shows of its product.
@@ -36,6 +37,7 @@ struct VariantWithProduct {
   std::string product_name;
   bool product_active = true;
   bool Sold() const { return variant.active && product_active; }
+  bool operator==(const VariantWithProduct&) const = default;
 };
 
 struct Product {
@@ -70,8 +72,10 @@ class CatalogStore {
   virtual std::optional<Variant> FindVariant(const std::string& sku) = 0;
   // The variant with its product's name and active flag, in one read (for cart lines).
   virtual std::optional<VariantWithProduct> FindVariantWithProduct(const std::string& sku) = 0;
-  // Ids of active products matching `fts_query` (all when empty), best first, paged by offset.
-  virtual std::vector<int64_t> SearchProducts(const std::string& fts_query, int limit,
+  // Ids of active products matching every one of `terms` as a word or a word's start (all
+  // products when there is none), best first, paged by offset. Each engine builds its own
+  // full-text query from the terms; a term is letters, digits and UTF-8 bytes only.
+  virtual std::vector<int64_t> SearchProducts(const std::vector<std::string>& terms, int limit,
                                               int64_t offset) = 0;
 };
 
@@ -87,8 +91,9 @@ Result<Product> CreateProduct(CatalogStore& store, Product product, int64_t now_
 Result<Product> UpdateProduct(CatalogStore& store, int64_t id, const ProductPatch& patch,
                               int64_t now_ms);
 
-// Turns a shopper's free text into a safe FTS5 query (each word quoted, prefix-matched, ANDed);
-// empty when the text has nothing searchable. At most kSearchTermsMax words are used.
-std::string ToFtsQuery(std::string_view text);
+// The words of a shopper's free text, for SearchProducts: runs of letters, digits and UTF-8
+// bytes; everything else separates them. At most kSearchTermsMax words of the text's first
+// kSearchQueryBytesMax bytes; none when the text has nothing searchable.
+std::vector<std::string> SearchTerms(std::string_view text);
 
 }  // namespace tandem::catalog

@@ -14,17 +14,18 @@ Product Valid() {
   return p;
 }
 
-TEST(ToFtsQuery, QuotesEachWordAndMatchesPrefixes) {
-  EXPECT_EQ(ToFtsQuery("batik tee"), "\"batik\"* \"tee\"*");
-  EXPECT_EQ(ToFtsQuery("  "), "");
-  EXPECT_EQ(ToFtsQuery("\"drop table\" OR *"), "\"drop\"* \"table\"* \"OR\"*");
+TEST(SearchTerms, SplitsTextIntoWordsAndDropsEverythingElse) {
+  EXPECT_EQ(SearchTerms("batik tee"), (std::vector<std::string>{"batik", "tee"}));
+  EXPECT_TRUE(SearchTerms("  ").empty());
+  EXPECT_EQ(SearchTerms("\"drop table\" OR *"),
+            (std::vector<std::string>{"drop", "table", "OR"}));
+  EXPECT_EQ(SearchTerms("kain-songket"), (std::vector<std::string>{"kain", "songket"}));
 }
 
-TEST(ToFtsQuery, UsesAtMostTheTermLimit) {
+TEST(SearchTerms, UsesAtMostTheTermLimit) {
   std::string many;
   for (int i = 0; i < 20; ++i) many += "w" + std::to_string(i) + " ";
-  std::string q = ToFtsQuery(many);
-  EXPECT_EQ(std::count(q.begin(), q.end(), '*'), kSearchTermsMax);
+  EXPECT_EQ(SearchTerms(many).size(), static_cast<size_t>(kSearchTermsMax));
 }
 
 TEST(IsValidSku, AcceptsCodesAndRefusesOthers) {

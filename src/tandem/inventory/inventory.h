@@ -29,6 +29,7 @@ struct Location {
   bool pickup = false;          // offers pick-up in store
   bool sells_in_store = false;  // has a till
   int64_t safety_stock_default = 0;  // units per SKU held back for walk-in customers
+  bool operator==(const Location&) const = default;
 };
 
 struct StockLevel {
@@ -186,7 +187,7 @@ class InventoryStore {
                                             int64_t before_id, int limit) = 0;
 
   // The new hold's id, greater than the cart's other holds' ids; 0 (nothing inserted) when the
-  // cart has no number left for it (kHoldsPerCartMax).
+  // cart has placed as many holds as the store can number for one cart (a limit of the adapter).
   virtual int64_t InsertHold(const Hold& hold) = 0;
   // In id order.
   virtual std::vector<Hold> HoldsOfCart(int64_t cart_id) = 0;
@@ -225,11 +226,13 @@ class InventoryStore {
   virtual bool TryCommitEvent(int64_t event_id, const std::string& sku, int64_t qty) = 0;
   // committed -= qty, guarded by committed >= qty.
   virtual bool TryUncommitEvent(int64_t event_id, const std::string& sku, int64_t qty) = 0;
-  // Units a customer bought of a SKU under an event so far; AddPurchase adds to them.
+  // Units a customer bought of a SKU under an event so far.
   virtual int64_t Purchased(int64_t event_id, const std::string& customer_key,
                             const std::string& sku) = 0;
-  virtual void AddPurchase(int64_t event_id, const std::string& customer_key,
-                           const std::string& sku, int64_t qty) = 0;
+  // Adds `qty` to what the customer bought, guarded in the same statement by the new total
+  // staying within `limit`; false (nothing recorded) past it.
+  virtual bool TryAddPurchase(int64_t event_id, const std::string& customer_key,
+                              const std::string& sku, int64_t qty, int64_t limit) = 0;
   // Event counters with their sums: of one event, or of every event when `event_id` is 0.
   virtual std::vector<EventTotals> EventTotalsOf(int64_t event_id) = 0;
 

@@ -397,14 +397,14 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
   for (const auto& [key, units] : event_units) {
     std::optional<inventory::SaleEvent> event = ctx.inventory.FindSaleEvent(key.first);
     TANDEM_CHECK(event.has_value());
-    int64_t before = ctx.inventory.Purchased(key.first, customer_key, key.second);
-    if (before + units > event->per_customer_limit) {
+    if (!ctx.inventory.TryAddPurchase(key.first, customer_key, key.second, units,
+                                      event->per_customer_limit)) {
+      const int64_t before = ctx.inventory.Purchased(key.first, customer_key, key.second);
       return Status(Code::kLimitExceeded,
                     event->name + " allows at most " + std::to_string(event->per_customer_limit) +
                         " of " + key.second + " per customer; you bought " +
                         std::to_string(before) + " already");
     }
-    ctx.inventory.AddPurchase(key.first, customer_key, key.second, units);
   }
 
   order.id = ctx.orders.InsertOrder(order);

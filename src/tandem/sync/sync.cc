@@ -13,6 +13,13 @@
 namespace tandem::sync {
 namespace {
 
+// Another upload of the same till changed what this one read (on an engine that runs writes
+// side by side): nothing of this one is kept, and the till sends the batch again.
+Status ConcurrentUpload() {
+  return Status(Code::kConflict,
+                "another upload of this till ran at the same time; send the batch again");
+}
+
 constexpr std::array<std::pair<EventType, std::string_view>, 4> kTypeNames{{
     {EventType::kSale, "sale"},
     {EventType::kReturn, "return"},
@@ -269,13 +276,14 @@ Result<std::vector<EventResult>> UploadEvents(SyncContext& ctx, int64_t location
       continue;
     }
     StoredEvent stored{e, location_id, till_id, hash, "pending", false};
-    ctx.sync.InsertEvent(stored, ctx.now_ms);
+    if (!ctx.sync.TryInsertEvent(stored, ctx.now_ms)) return ConcurrentUpload();
     r.status = "pending";
     results.push_back(r);
   }
 
   // Apply this till's pending events in seq order, as far as there is no gap.
   TillStatus till = ctx.sync.FindTill(location_id, till_id).value_or(TillStatus{till_id, 0, 0});
+  const int64_t read_seq = till.last_applied_seq;
   std::map<std::string, bool> applied;  // event id -> caused a conflict
   for (;;) {
     std::vector<StoredEvent> pending = ctx.sync.PendingEvents(location_id, till_id, 100);
@@ -283,7 +291,7 @@ Result<std::vector<EventResult>> UploadEvents(SyncContext& ctx, int64_t location
     for (const StoredEvent& p : pending) {
       if (p.event.seq != till.last_applied_seq + 1) break;
       bool conflict = ApplyEvent(ctx, p);
-      ctx.sync.MarkApplied(p.event.id, conflict, ctx.now_ms);
+      if (!ctx.sync.TryMarkApplied(p.event.id, conflict, ctx.now_ms)) return ConcurrentUpload();
       applied[p.event.id] = conflict;
       till.last_applied_seq = p.event.seq;
       progressed = true;
@@ -291,7 +299,7 @@ Result<std::vector<EventResult>> UploadEvents(SyncContext& ctx, int64_t location
     if (!progressed || pending.size() < 100) break;
   }
   till.last_upload_ms = ctx.now_ms;
-  ctx.sync.SaveTill(location_id, till);
+  if (!ctx.sync.TryAdvanceTill(location_id, read_seq, till)) return ConcurrentUpload();
 
   for (size_t i = 0; i < results.size(); ++i) {
     EventResult& r = results[i];

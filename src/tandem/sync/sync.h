@@ -86,13 +86,17 @@ class SyncStore {
   virtual std::optional<StoredEvent> FindEvent(const std::string& id) = 0;
   virtual std::optional<StoredEvent> FindEventBySeq(int64_t location_id, const std::string& till_id,
                                                     int64_t seq) = 0;
-  virtual void InsertEvent(const StoredEvent& event, int64_t now_ms) = 0;
-  virtual void MarkApplied(const std::string& id, bool conflict, int64_t now_ms) = 0;
+  // Inserts the event if none has its id or its till's seq; false (nothing changed) otherwise.
+  virtual bool TryInsertEvent(const StoredEvent& event, int64_t now_ms) = 0;
+  // Marks a pending event applied; false (nothing changed) when it is not pending.
+  virtual bool TryMarkApplied(const std::string& id, bool conflict, int64_t now_ms) = 0;
   // Pending events of one till, lowest seq first.
   virtual std::vector<StoredEvent> PendingEvents(int64_t location_id, const std::string& till_id,
                                                  int limit) = 0;
   virtual std::optional<TillStatus> FindTill(int64_t location_id, const std::string& till_id) = 0;
-  virtual void SaveTill(int64_t location_id, const TillStatus& till) = 0;
+  // Records the till's status, guarded by its last applied seq still being `from_seq` (0: the
+  // till may be new); false (nothing changed) when another upload moved it.
+  virtual bool TryAdvanceTill(int64_t location_id, int64_t from_seq, const TillStatus& till) = 0;
   virtual std::vector<TillStatus> Tills(int64_t location_id) = 0;
   virtual int64_t CountEvents(int64_t location_id, const std::string& status) = 0;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "tandem/base/check.h"
 #include "tandem/base/crypto.h"
 #include "tandem/storage/sqlite/connection.h"
 
@@ -12,6 +13,18 @@ RecentOrders::RecentOrders(size_t orders_max, size_t loaded_max)
     : orders_max_(orders_max), loaded_max_(loaded_max) {}
 
 uint64_t RecentOrders::Key(std::string_view email) { return ShortHash(email); }
+
+void RecentOrders::Verify(Connection& c) const {
+  static constexpr Query kOrderEmail{"order_email_and_time",
+                                     "SELECT email, created_ms FROM orders WHERE id = ?"};
+  for (const Added& a : undo_) {
+    Rows r = c.Select(kOrderEmail, a.entry.order_id);
+    TANDEM_CHECK(r.Next());
+    TANDEM_CHECK(Key(r.Text(0)) == a.entry.key && r.Int(1) == a.entry.created_ms);
+  }
+  for (const auto& [key, entry] : by_email_) TANDEM_CHECK(key == entry.key);
+  TANDEM_CHECK(by_email_.size() <= oldest_first_.size());
+}
 
 std::optional<int64_t> RecentOrders::Candidate(Connection& c, std::string_view email,
                                                int64_t since_ms) {

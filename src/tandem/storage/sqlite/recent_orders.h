@@ -35,6 +35,7 @@ class RecentOrders {
   // 0.96 s and 6.2 s), so after a restart in the middle of a flash sale only the last 100,000
   // orders are linked to.
   static constexpr size_t kLoadedMax = 100'000;
+  static_assert(kLoadedMax <= kOrdersMax);
 
   explicit RecentOrders(size_t orders_max = kOrdersMax, size_t loaded_max = kLoadedMax);
 
@@ -51,6 +52,10 @@ class RecentOrders {
   void Undo(size_t mark);
   // The transaction committed: its orders can no longer be undone.
   void Commit() { undo_.clear(); }
+  // Debug builds, before each commit: every order the open transaction added is remembered as
+  // the file (`c`, inside that transaction) has it, and every entry is filed under its own key.
+  // Fails a TANDEM_CHECK otherwise.
+  void Verify(Connection& c) const;
 
   size_t size() const { return by_email_.size(); }
 

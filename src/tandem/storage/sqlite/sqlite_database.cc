@@ -120,7 +120,6 @@ class SqliteDatabase final : public Database {
         checkpointer_(std::move(checkpointer)) {
     // Replaces SQLite's automatic checkpoint, which would run on the writer thread.
     sqlite3_wal_hook(writer_->raw(), &SqliteDatabase::OnWalCommit, this);
-    AllowDeferredWrites(*writer_);
     thread_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "tandem-writer");  // visible in top -H and perf
       WriterLoop();
@@ -376,29 +375,20 @@ class SqliteDatabase final : public Database {
     }
     if (version != data_version_) {
       cache_.Clear();
-      carts_.Clear();
-      sequences_.Forget();
       data_version_ = version;
     }
     batch_mark_ = MarkNow();
   }
 
-  // How far the writer's memories (reference cache, cart cache, order numbers, recent orders)
-  // had followed the open transaction; after a rollback to that point, ForgetSince drops what
-  // they took in after it.
+  // How far the writer's memories (reference cache, recent orders) had followed the open
+  // transaction; after a rollback to that point, ForgetSince drops what they took in after it.
   struct Mark {
     uint64_t cache_writes = 0;
-    uint64_t cart_writes = 0;
     size_t orders_added = 0;
-    OrderSequences::State sequence;
   };
-  Mark MarkNow() const {
-    return {cache_.writes(), carts_.writes(), recent_orders_.added(), sequences_.state()};
-  }
+  Mark MarkNow() const { return {cache_.writes(), recent_orders_.added()}; }
   void ForgetSince(const Mark& mark) {
     cache_.ForgetIfWrittenSince(mark.cache_writes);
-    carts_.ForgetIfWrittenSince(mark.cart_writes);
-    sequences_.Restore(mark.sequence);
     recent_orders_.Undo(mark.orders_added);
   }
 
@@ -422,12 +412,7 @@ class SqliteDatabase final : public Database {
       for (auto& job : batch) job->done(Status(Code::kUnavailable, e.what()));
       return Pass::kAnswered;
     }
-    // Without savepoints, the inserts of orders, their lines and allocations, and a checkout's
-    // changes, wait and are written many to a statement (Connection::Insert and Change); with
-    // them nothing waits, so that a refused job's ROLLBACK TO takes its rows with it, and a row
-    // that fails fails its own job.
-    writer_->DeferInserts(!guarded);
-    SqliteTx tx(*writer_, {&cache_, &recent_orders_, &carts_, &sequences_});
+    SqliteTx tx(*writer_, {&cache_, &recent_orders_});
     for (size_t i = 0; i < batch.size(); ++i) {
       const Mark job_mark = MarkNow();
       try {
@@ -454,12 +439,6 @@ class SqliteDatabase final : public Database {
           BeginTransaction();
           continue;
         }
-        if (writer_->WriteOutFailed()) {
-          // Rows of earlier jobs that waited were dropped, whatever this job answers.
-          writer_->Exec(kRollback);
-          ForgetSince(batch_mark_);
-          return Pass::kUndone;
-        }
         if (results[i].ok()) {
           if (guarded) writer_->Exec(kRelease);
         } else if (guarded) {
@@ -470,8 +449,6 @@ class SqliteDatabase final : public Database {
           writer_->Exec(kRollback);
           ForgetSince(batch_mark_);
           return Pass::kUndone;
-        } else {
-          ForgetSince(job_mark);  // nothing to roll back, but an order number it drew
         }
       } catch (const std::exception& e) {
         // A transaction statement itself failed: start over with a fresh transaction.
@@ -494,22 +471,24 @@ class SqliteDatabase final : public Database {
         }
       }
     }
-    // The order numbers drawn and the inserts that waited are written before COMMIT. Which job's
-    // row failed cannot be told here: the batch runs again with a savepoint per job, where
-    // nothing waits.
-    try {
-      sequences_.Flush(*writer_);
-      writer_->WriteDeferred();
-    } catch (const SqliteError&) {
-      try {
-        if (writer_->InTransaction()) writer_->Exec(kRollback);
-      } catch (const SqliteError&) {
-        TANDEM_UNEXPECTED("rollback after a failed deferred insert failed");
-      }
-      ForgetSince(batch_mark_);
-      return Pass::kUndone;
-    }
+    VerifyMemories();
     return Pass::kDone;
+  }
+
+  // Debug builds, before each commit, inside the transaction (no other connection can write):
+  // what the writer keeps beside the file equals the file, a pair assertion on each memory
+  // (its writes are checked where they are made, the result here).
+  void VerifyMemories() {
+#ifndef NDEBUG
+    SqliteCatalogStore catalog(*writer_);  // without the cache: reads the file
+    SqliteInventoryStore inventory(*writer_);
+    if (cache_.locations) TANDEM_CHECK(*cache_.locations == inventory.Locations());
+    for (const auto& [sku, variant] : cache_.variants) {
+      TANDEM_CHECK(variant == catalog.FindVariantWithProduct(sku));
+    }
+    if (cache_.event_skus) TANDEM_CHECK(*cache_.event_skus == ReadEventSkus(*writer_));
+    recent_orders_.Verify(*writer_);
+#endif
   }
 
   // The commit wrote the batch to the WAL without waiting for the disk (synchronous=NORMAL);
@@ -580,8 +559,6 @@ class SqliteDatabase final : public Database {
   std::unique_ptr<Connection> writer_;  // only the writer thread touches it after construction
   ReferenceCache cache_;                // the writer's, like writer_
   RecentOrders recent_orders_;          // the writer's, like writer_
-  CartCache carts_;                     // the writer's, like writer_
-  OrderSequences sequences_;            // the writer's, like writer_
   int64_t data_version_ = -1;           // the writer's PRAGMA data_version at its last batch
   Mark batch_mark_;                     // when the open transaction began
   int guarded_batches_left_ = 0;        // batches still to run with a savepoint per job

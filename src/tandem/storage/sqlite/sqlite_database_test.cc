@@ -528,10 +528,9 @@ TEST_F(SqliteDatabaseTest, AWriteRefusedAfterChangingSomethingIsUndoneAndTheOthe
   EXPECT_FALSE(HasSetting("e"));
 }
 
-// Allocations and order lines wait in memory and are written many to a statement just before
-// COMMIT (Connection::Insert). One that fails there is undone with its batch, which runs again
-// with a savepoint per job and nothing waiting: only its own job fails.
-TEST_F(SqliteDatabaseTest, AnInsertThatFailsWhenWrittenOutIsUndoneAloneAndTheOthersKept) {
+// An insert that fails (a CHECK) fails its job after that job changed something: the batch is
+// undone and runs again with a savepoint per job, and only that job fails.
+TEST_F(SqliteDatabaseTest, AnInsertThatFailsIsUndoneAloneAndTheOthersKept) {
   std::vector<int64_t> locations = Seed("SKU-W", 5, 0);
   auto order = PlaceOrder("SKU-W", 1);
   ASSERT_TRUE(order.ok()) << order.status().message();
@@ -553,16 +552,16 @@ TEST_F(SqliteDatabaseTest, AnInsertThatFailsWhenWrittenOutIsUndoneAloneAndTheOth
   EXPECT_TRUE(outcomes[2].ok()) << outcomes[2].message();
   EXPECT_EQ(runs_a.load(), 2);  // undone with the batch, then run again
   EXPECT_EQ(runs_b.load(), 2);
-  EXPECT_EQ(runs_c.load(), 2);
+  EXPECT_EQ(runs_c.load(), 1);  // not run before the undo
   EXPECT_TRUE(HasSetting("a"));
   EXPECT_FALSE(HasSetting("b"));
   EXPECT_TRUE(HasSetting("c"));
   EXPECT_EQ(AllocatedQuantities(order->id), (std::vector<int64_t>{1, 2, 3}));  // checkout, a, c
 }
 
-// A write refused after an insert that waits in memory changed something: its batch is undone
-// and run again, and its row is never written.
-TEST_F(SqliteDatabaseTest, AWriteRefusedAfterAnInsertThatWaitedLeavesNoRow) {
+// A write refused after an insert changed something: its batch is undone and run again, and its
+// row is never written.
+TEST_F(SqliteDatabaseTest, AWriteRefusedAfterAnInsertLeavesNoRow) {
   std::vector<int64_t> locations = Seed("SKU-R", 5, 0);
   auto order = PlaceOrder("SKU-R", 1);
   ASSERT_TRUE(order.ok()) << order.status().message();
@@ -1179,11 +1178,10 @@ TEST_F(SqliteDatabaseTest, OrderNumbersCountUpFromOneEachYear) {
   EXPECT_EQ(next, 4);
 }
 
-// The writer draws numbers without a statement and writes them before the commit
-// (order_sequences.h): a number drawn by a job that then failed without changing anything is
-// given again, the file has the last number after the batch, and another connection's change is
-// seen by the next batch.
-TEST_F(SqliteDatabaseTest, TheWritersOrderNumbersFollowItsJobsAndTheFile) {
+// A number is drawn and recorded in one statement: one drawn by a job that then failed is given
+// again, the file has the last number after the batch, and another connection's change is seen
+// by the next draw.
+TEST_F(SqliteDatabaseTest, OrderNumbersFollowTheirJobsAndTheFile) {
   std::vector<int64_t> drawn(3, 0);
   auto draw = [&drawn](int i, bool fail) -> TxFunction {
     return [&drawn, i, fail](Tx& tx) -> Status {
@@ -1245,9 +1243,8 @@ TEST(HoldsMigrationTest, LiveHoldsAreRenumberedIntoTheirCartsRanges) {
                    }).ok());
 }
 
-// A batch's held units moved to allocated wait and are written as one change per stock row
-// (Connection::Change). When the sum cannot be made, the batch runs again with a savepoint per
-// job: the first move is kept, the second refused, as if each had run at once.
+// Of two moves of held units in one batch that cannot both be made, the first is kept and the
+// second refused, as if each had run alone: the stock row's update is guarded.
 TEST_F(SqliteDatabaseTest, MovesOfABatchThatCannotAllBeMadeAreMadeOneByOne) {
   const int64_t loc = HeldAtFirst("DC-S");
   std::vector<Status> outcomes =
@@ -1255,217 +1252,6 @@ TEST_F(SqliteDatabaseTest, MovesOfABatchThatCannotAllBeMadeAreMadeOneByOne) {
   EXPECT_TRUE(outcomes[0].ok()) << outcomes[0].message();
   EXPECT_EQ(outcomes[1].code(), Code::kConflict);
   EXPECT_EQ(HeldAndAllocated("DC-S", loc), (std::pair<int64_t, int64_t>{1, 2}));
-}
-
-// A write-out that fails inside a later write (its statement names the stock rows) drops the
-// moves of the writes before it: the batch is undone and runs again one by one, even though the
-// write whose statement failed changed nothing itself. Before, the first two were answered as
-// kept with nothing of them on the file.
-TEST_F(SqliteDatabaseTest, AWriteOutThatFailsInALaterWriteUndoesTheBatch) {
-  const int64_t loc = HeldAtFirst("DC-W");
-  auto read = [loc](Tx& tx) {
-    (void)tx.inventory().Level("DC-W", loc);
-    return Status::Ok();
-  };
-  std::vector<Status> outcomes =
-      RunAsOneBatch({MoveHeld("DC-W", loc, 2), MoveHeld("DC-W", loc, 2), read});
-  EXPECT_TRUE(outcomes[0].ok()) << outcomes[0].message();
-  EXPECT_EQ(outcomes[1].code(), Code::kConflict);
-  EXPECT_TRUE(outcomes[2].ok()) << outcomes[2].message();
-  EXPECT_EQ(HeldAndAllocated("DC-W", loc), (std::pair<int64_t, int64_t>{1, 2}));
-}
-
-// A refused write that writes out what earlier writes left waiting (its read names their table)
-// changed nothing itself: the batch is not undone, so the earlier writes run once.
-TEST_F(SqliteDatabaseTest, ARefusalThatWritesOutEarlierChangesDoesNotUndoTheBatch) {
-  const int64_t loc = HeldAtFirst("DC-T");
-  std::atomic<int> moves{0};
-  auto move = [&moves, loc](Tx& tx) {
-    ++moves;
-    return MoveHeld("DC-T", loc, 1)(tx);
-  };
-  auto refuse_after_reading = [loc](Tx& tx) {
-    (void)tx.inventory().Level("DC-T", loc);
-    return Status(Code::kConflict, "sold out");
-  };
-  std::vector<Status> outcomes = RunAsOneBatch({move, refuse_after_reading, move});
-  EXPECT_TRUE(outcomes[0].ok());
-  EXPECT_EQ(outcomes[1].code(), Code::kConflict);
-  EXPECT_TRUE(outcomes[2].ok());
-  EXPECT_EQ(moves.load(), 2);  // each once: no undo and rerun
-}
-
-// ---- the writer's cart cache (cart_cache.h) ----
-
-// A cart with its lines and holds, as text, for comparing the writer's view with the file's.
-std::string CartAsText(Tx& tx, int64_t cart_id) {
-  std::optional<orders::Cart> cart = tx.orders().FindCart(cart_id);
-  if (!cart) return "none";
-  std::string out = std::to_string(cart->id) + " " + cart->token_hash + " " +
-                    std::to_string(cart->customer_id.value_or(-1)) +
-                    (cart->open ? " open " : " closed ") +
-                    std::string(orders::FulfillmentName(cart->fulfillment.method)) + " " +
-                    (cart->fulfillment.address ? cart->fulfillment.address->city : "-") + " " +
-                    std::to_string(cart->fulfillment.location_id.value_or(-1)) + " " +
-                    cart->fulfillment.service + " " + std::to_string(cart->created_ms) + " " +
-                    std::to_string(cart->updated_ms) + " |";
-  for (const orders::CartLine& l : cart->lines) {
-    out += " " + l.sku + "x" + std::to_string(l.quantity);
-  }
-  out += " |";
-  for (const inventory::Hold& h : tx.inventory().HoldsOfCart(cart_id)) {
-    out += " " + std::to_string(h.id) + ":" + h.sku + "@" + std::to_string(h.location_id) + "x" +
-           std::to_string(h.quantity) + "/" + std::to_string(h.expires_ms) + "/" +
-           std::to_string(h.event_id.value_or(-1));
-  }
-  return out;
-}
-
-class CartCacheTest : public SqliteDatabaseTest {
- protected:
-  // The cart as the writer reads it (from its cache when it has the cart) and as a reader
-  // reads it from the file.
-  std::pair<std::string, std::string> Views(int64_t cart_id) {
-    std::string writer, file;
-    EXPECT_TRUE(db_->Write([&](Tx& tx) {
-                     writer = CartAsText(tx, cart_id);
-                     return Status::Ok();
-                   }).ok());
-    EXPECT_TRUE(db_->Read([&](Tx& tx) {
-                     file = CartAsText(tx, cart_id);
-                     return Status::Ok();
-                   }).ok());
-    return {writer, file};
-  }
-
-  // A new cart holding one unit of a new SKU `sku` on its line, its holds read (so kept).
-  int64_t CartWithALine(const std::string& sku) {
-    Seed(sku, 5, 5);
-    int64_t cart = 0;
-    EXPECT_TRUE(db_->Write([&](Tx& tx) {
-                     orders::Cart c;
-                     c.token_hash = "t";
-                     cart = tx.orders().InsertCart(c);
-                     tx.orders().SetCartLine(cart, sku, 1, 10);
-                     (void)tx.inventory().HoldsOfCart(cart);
-                     return Status::Ok();
-                   }).ok());
-    return cart;
-  }
-};
-
-// Every write of a cart, its lines and its holds, in a random order, leaves the writer's view
-// (its cache) as the file has it.
-TEST_F(CartCacheTest, TheWritersCartsMatchTheFileAfterEveryKindOfWrite) {
-  const std::vector<std::string> skus = {"CC-A", "CC-B", "CC-C"};
-  for (const std::string& sku : skus) Seed(sku, 5, 5);
-  std::vector<int64_t> carts;
-  std::vector<int64_t> holds;
-  uint64_t rng = 12345;
-  auto next = [&](uint64_t n) {
-    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (rng >> 33) % n;
-  };
-  for (int step = 0; step < 400; ++step) {
-    int64_t now = 1'000'000 + step * 1000;
-    std::string op;
-    Status wrote = db_->Write([&](Tx& tx) -> Status {
-                     const uint64_t kind = carts.empty() ? 0 : next(9);
-                     const int64_t cart = carts.empty() ? 0 : carts[next(carts.size())];
-                     const std::string& sku = skus[next(skus.size())];
-                     switch (kind) {
-                       case 0: {
-                         orders::Cart c;
-                         c.token_hash = "t" + std::to_string(step);
-                         if (step % 2) c.customer_id = std::nullopt;
-                         c.created_ms = c.updated_ms = now;
-                         carts.push_back(tx.orders().InsertCart(c));
-                         op = "insert cart";
-                         break;
-                       }
-                       case 1:
-                       case 2:
-                         tx.orders().SetCartLine(cart, sku, static_cast<int64_t>(next(3)), now);
-                         op = "set line";
-                         break;
-                       case 3:
-                       case 4: {
-                         inventory::Hold h{0, cart, sku, 1 + static_cast<int64_t>(next(2)),
-                                           1 + static_cast<int64_t>(next(3)),
-                                           now + static_cast<int64_t>(next(30'000)),
-                                           std::nullopt};
-                         holds.push_back(tx.inventory().InsertHold(h));
-                         op = "insert hold";
-                         break;
-                       }
-                       case 5: {
-                         std::vector<inventory::Hold> of_cart = tx.inventory().HoldsOfCart(cart);
-                         if (!of_cart.empty()) {
-                           tx.inventory().DeleteHold(of_cart[next(of_cart.size())].id);
-                         }
-                         op = "delete hold";
-                         break;
-                       }
-                       case 6:
-                         tx.inventory().ExtendHolds(cart, now + 10'000, now + 40'000);
-                         op = "extend holds";
-                         break;
-                       case 7: {
-                         orders::Fulfillment f;
-                         f.method = orders::FulfillmentMethod::kDelivery;
-                         f.address = orders::Address{"N", "L1", "", "City" + std::to_string(step),
-                                                     "10000", "MY", "+60"};
-                         f.service = next(2) ? "express" : "standard";
-                         tx.orders().SaveCartFulfillment(cart, f, now);
-                         op = "save fulfilment";
-                         break;
-                       }
-                       default:
-                         if (next(4) == 0) {
-                           tx.orders().CloseCart(cart, now);
-                           carts.erase(std::find(carts.begin(), carts.end(), cart));
-                           op = "close cart";
-                         } else {
-                           (void)tx.orders().FindCart(cart);  // read, and kept
-                           (void)tx.inventory().HoldsOfCart(cart);
-                           op = "read";
-                         }
-                     }
-                     return Status::Ok();
-                   });
-    ASSERT_TRUE(wrote.ok()) << "step " << step << ", " << op << ": " << wrote.message();
-    for (int64_t cart : carts) {
-      auto [writer, file] = Views(cart);
-      ASSERT_EQ(writer, file) << "after step " << step << ", " << op;
-    }
-  }
-}
-
-// A job that wrote a cart and then failed is rolled back, and so is what the cache took in.
-TEST_F(CartCacheTest, AFailedJobsCartWritesAreForgotten) {
-  const int64_t cart = CartWithALine("CC-R");
-  Status failed = db_->Write([&](Tx& tx) {
-    tx.orders().SetCartLine(cart, "CC-R", 2, 20);
-    tx.inventory().InsertHold({0, cart, "CC-R", 1, 2, 30, std::nullopt});
-    return Status(Code::kConflict, "refused after writing");
-  });
-  EXPECT_EQ(failed.code(), Code::kConflict);
-  auto [writer, file] = Views(cart);
-  EXPECT_EQ(writer, file);
-  EXPECT_TRUE(writer.ends_with("| CC-Rx1 |")) << writer;
-}
-
-// Another process's commit (a `tandem` command, the sqlite3 shell) is seen by the next batch.
-TEST_F(CartCacheTest, AnotherConnectionsCartWritesAreSeen) {
-  const int64_t cart = CartWithALine("CC-O");
-  {
-    auto other = Connection::Open(dir_.File("tandem.db"), false);
-    other->ExecScript(
-        ("UPDATE cart_lines SET quantity = 4 WHERE cart_id = " + std::to_string(cart)).c_str());
-  }
-  auto [writer, file] = Views(cart);
-  EXPECT_EQ(writer, file);
-  EXPECT_NE(writer.find("CC-Ox4"), std::string::npos) << writer;
 }
 
 TEST_F(SqliteDatabaseTest, MigrationsAreAppliedOnce) {

@@ -163,10 +163,9 @@ constexpr Query kSelectExpiredHolds{"select_expired_holds",
 constexpr Query kSelectExpiredHoldsOfSku{"select_expired_holds_of_sku",
     "SELECT id, cart_id, sku, location_id, quantity, expires_ms, event_id FROM holds "
     "WHERE sku = ? AND expires_ms <= ? ORDER BY expires_ms, id LIMIT ?"};
-// Deferred by the writer (AllowDeferredWrites): the id first, nothing after the VALUES.
 constexpr Query kInsertAllocation{"insert_allocation",
-    "INSERT INTO allocations (id, order_id, line_id, sku, location_id, quantity, open, event_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, 1, ?)"};
+    "INSERT INTO allocations (order_id, line_id, sku, location_id, quantity, open, event_id) "
+    "VALUES (?, ?, ?, ?, ?, 1, ?)"};
 constexpr Query kSelectAllocationsOfOrder{"select_allocations_of_order",
     "SELECT id, order_id, line_id, sku, location_id, quantity, open, event_id, shipped FROM allocations "
     "WHERE order_id = ? ORDER BY id"};
@@ -256,9 +255,12 @@ constexpr Query kUncommitEvent{"uncommit_sale_event",
     "AND committed >= ?3"};
 constexpr Query kPurchased{"sale_event_purchased",
     "SELECT quantity FROM sale_event_purchases WHERE event_id = ? AND customer_key = ? AND sku = ?"};
+// The limit is checked by the statement that records the purchase.
 constexpr Query kAddPurchase{"add_sale_event_purchase",
-    "INSERT INTO sale_event_purchases (event_id, customer_key, sku, quantity) VALUES (?1, ?2, ?3, "
-    "?4) ON CONFLICT (event_id, customer_key, sku) DO UPDATE SET quantity = quantity + ?4"};
+    "INSERT INTO sale_event_purchases (event_id, customer_key, sku, quantity) "
+    "SELECT ?1, ?2, ?3, ?4 WHERE ?4 <= ?5 "
+    "ON CONFLICT (event_id, customer_key, sku) DO UPDATE SET quantity = quantity + ?4 "
+    "WHERE quantity + ?4 <= ?5"};
 // The event's holds are summed in one grouped pass: holds are not indexed by event or SKU.
 constexpr Query kEventTotals{"sale_event_totals",
     "WITH held AS ("
@@ -356,17 +358,20 @@ constexpr Query kOpenCartsWithSku{"open_carts_with_sku",
     "SELECT c.id FROM carts c JOIN cart_lines l ON l.cart_id = c.id AND l.sku = ?1 "
     "WHERE c.open = 1 ORDER BY c.id LIMIT ?2"};  // through carts_open: open carts only
 constexpr Query kTouchCart{"touch_cart", "UPDATE carts SET updated_ms = ? WHERE id = ?"};
-// The next three are deferred by the writer (AllowDeferredWrites): the id first, nothing after
-// the VALUES.
 constexpr Query kInsertOrder{"insert_order",
-    "INSERT INTO orders (id, number, tracking_code, access_token_hash, customer_id, channel, "
+    "INSERT INTO orders (number, tracking_code, access_token_hash, customer_id, channel, "
     "email, name, phone, status, payment_method, fulfillment_method, address, location_id, "
     "service, currency, subtotal, discount, shipping, total, newsletter_opt_in, cart_id, "
     "created_ms, updated_ms, placed_by, placed_status, placed_note) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
 constexpr Query kInsertOrderLine{"insert_order_line",
-    "INSERT INTO order_lines (id, order_id, sku, product_id, name, options, image_url, "
-    "unit_price, quantity, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+    "INSERT INTO order_lines (order_id, sku, product_id, name, options, image_url, "
+    "unit_price, quantity, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+// The year's next order number, drawn and recorded in one statement: correct whatever else
+// draws one at the same time.
+constexpr Query kNextOrderSequence{"next_order_sequence",
+    "INSERT INTO order_sequences (year, last) VALUES (?, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last"};
 constexpr Query kInsertTimeline{"insert_timeline",
     "INSERT INTO order_timeline (order_id, at_ms, actor, from_status, to_status, note) "
     "VALUES (?, ?, ?, ?, ?, ?)"};
@@ -415,7 +420,8 @@ constexpr Query kHasVerifiedPayment{"has_verified_payment",
 constexpr Query kSelectIdempotency{"select_idempotency",
     "SELECT request_hash, status, body FROM idempotency WHERE key = ?"};
 constexpr Query kInsertIdempotency{"insert_idempotency",
-    "INSERT INTO idempotency (key, request_hash, status, body, created_ms) VALUES (?, ?, ?, ?, ?)"};
+    "INSERT INTO idempotency (key, request_hash, status, body, created_ms) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (key) DO NOTHING"};
 constexpr Query kSelectSetting{"select_setting", "SELECT value FROM settings WHERE key = ?"};
 constexpr Query kPutSetting{"put_setting",
     "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2"};
@@ -540,9 +546,27 @@ std::optional<catalog::VariantWithProduct> SqliteCatalogStore::FindVariantWithPr
   return found;
 }
 
-std::vector<int64_t> SqliteCatalogStore::SearchProducts(const std::string& fts_query, int limit,
-                                                        int64_t offset) {
+namespace {
+
+// Each term quoted (so FTS5's operators are words like any other) and prefix-matched; the terms
+// ANDed.
+std::string FtsQuery(const std::vector<std::string>& terms) {
+  std::string query;
+  for (const std::string& term : terms) {
+    if (!query.empty()) query += ' ';
+    query += '"';
+    for (char c : term) query += c == '"' ? std::string("\"\"") : std::string(1, c);
+    query += "\"*";
+  }
+  return query;
+}
+
+}  // namespace
+
+std::vector<int64_t> SqliteCatalogStore::SearchProducts(const std::vector<std::string>& terms,
+                                                        int limit, int64_t offset) {
   std::vector<int64_t> ids;
+  const std::string fts_query = FtsQuery(terms);
   if (fts_query.empty()) {
     Rows r = c_.Select(kListProducts, limit, offset);
     while (r.Next()) ids.push_back(r.Int(0));
@@ -551,6 +575,13 @@ std::vector<int64_t> SqliteCatalogStore::SearchProducts(const std::string& fts_q
     while (r.Next()) ids.push_back(r.Int(0));
   }
   return ids;
+}
+
+std::unordered_set<std::string> ReadEventSkus(Connection& c) {
+  std::unordered_set<std::string> skus;
+  Rows r = c.Select(kSelectEventSkus);
+  while (r.Next()) skus.insert(r.Text(0));
+  return skus;
 }
 
 // ======== SqliteInventoryStore ========
@@ -624,7 +655,7 @@ bool SqliteInventoryStore::TryUnreserve(const std::string& sku, int64_t loc, int
 
 bool SqliteInventoryStore::TryReservedToAllocated(const std::string& sku, int64_t loc,
                                                   int64_t qty) {
-  return c_.Change(kReservedToAllocated, sku, loc, qty) == 1;
+  return c_.Exec(kReservedToAllocated, sku, loc, qty) == 1;
 }
 
 bool SqliteInventoryStore::TryUnallocate(const std::string& sku, int64_t loc, int64_t qty) {
@@ -717,36 +748,25 @@ int64_t SqliteInventoryStore::InsertHold(const inventory::Hold& h) {
   c_.Exec(kInsertHold, id, h.cart_id, h.sku, h.location_id, h.quantity, h.expires_ms,
           h.event_id);
   SawHoldOf(h.cart_id, id);
-  if (carts_) {
-    inventory::Hold inserted = h;
-    inserted.id = id;
-    carts_->HoldInserted(inserted);
-  }
   return id;
 }
 
 std::vector<inventory::Hold> SqliteInventoryStore::HoldsOfCart(int64_t cart_id) {
   std::vector<inventory::Hold> out;
-  CartCache::Entry* cached = carts_ ? carts_->Find(cart_id) : nullptr;
-  if (cached && cached->holds) {
-    out = *cached->holds;
-  } else {
+  {
     Rows r = c_.Select(kSelectHoldsOfCart, cart_id, kHoldsPerCartMax);
     while (r.Next()) out.push_back(ReadHold(r));
-    if (cached) cached->holds = out;
   }
   SawHoldOf(cart_id, out.empty() ? 0 : out.back().id);
   return out;
 }
 
 void SqliteInventoryStore::DeleteHold(int64_t hold_id) {
-  TANDEM_CHECK(c_.Change(kDeleteHold, hold_id) == 1);
-  if (carts_) carts_->HoldDeleted(hold_id);
+  TANDEM_CHECK(c_.Exec(kDeleteHold, hold_id) == 1);
 }
 
 void SqliteInventoryStore::ExtendHolds(int64_t cart_id, int64_t now_ms, int64_t expires_ms) {
   c_.Exec(kExtendHolds, cart_id, kHoldsPerCartMax, now_ms, expires_ms);
-  if (carts_) carts_->HoldsExtended(cart_id, now_ms, expires_ms);
 }
 
 std::vector<inventory::Hold> SqliteInventoryStore::ExpiredHolds(int64_t now_ms,
@@ -764,8 +784,9 @@ std::vector<inventory::Hold> SqliteInventoryStore::ExpiredHolds(int64_t now_ms,
 }
 
 int64_t SqliteInventoryStore::InsertAllocation(const inventory::Allocation& a) {
-  return c_.Insert(kInsertAllocation, a.order_id, a.line_id, a.sku, a.location_id, a.quantity,
-                   a.event_id);
+  c_.Exec(kInsertAllocation, a.order_id, a.line_id, a.sku, a.location_id, a.quantity,
+          a.event_id);
+  return c_.LastInsertId();
 }
 
 std::vector<inventory::Allocation> SqliteInventoryStore::AllocationsOfOrder(int64_t order_id) {
@@ -833,10 +854,7 @@ std::optional<inventory::SaleEventSku> SqliteInventoryStore::ActiveEventSku(cons
                                                                             int64_t now_ms) {
   if (cache_) {
     if (!cache_->event_skus) {
-      std::unordered_set<std::string> skus;
-      Rows r = c_.Select(kSelectEventSkus);
-      while (r.Next()) skus.insert(r.Text(0));
-      cache_->event_skus = std::move(skus);
+      cache_->event_skus = ReadEventSkus(c_);
     }
     if (cache_->event_skus->count(sku) == 0) return std::nullopt;
   }
@@ -866,9 +884,9 @@ int64_t SqliteInventoryStore::Purchased(int64_t event_id, const std::string& cus
   return r.Next() ? r.Int(0) : 0;
 }
 
-void SqliteInventoryStore::AddPurchase(int64_t event_id, const std::string& customer_key,
-                                       const std::string& sku, int64_t qty) {
-  c_.Exec(kAddPurchase, event_id, customer_key, sku, qty);
+bool SqliteInventoryStore::TryAddPurchase(int64_t event_id, const std::string& customer_key,
+                                          const std::string& sku, int64_t qty, int64_t limit) {
+  return c_.Exec(kAddPurchase, event_id, customer_key, sku, qty, limit) == 1;
 }
 
 std::vector<inventory::EventTotals> SqliteInventoryStore::EventTotalsOf(int64_t event_id) {
@@ -906,17 +924,10 @@ std::vector<inventory::Transfer> SqliteInventoryStore::Transfers(const std::stri
 
 int64_t SqliteOrderStore::InsertCart(const orders::Cart& cart) {
   c_.Exec(kInsertCart, cart.token_hash, cart.customer_id, cart.created_ms, cart.updated_ms);
-  const int64_t id = c_.LastInsertId();
-  if (carts_) {
-    carts_->CartInserted(id, cart.token_hash, cart.customer_id, cart.created_ms, cart.updated_ms);
-  }
-  return id;
+  return c_.LastInsertId();
 }
 
 std::optional<orders::Cart> SqliteOrderStore::FindCart(int64_t id) {
-  if (carts_) {
-    if (const CartCache::Entry* cached = carts_->Find(id)) return cached->cart;
-  }
   orders::Cart cart;
   // Ordered by position here: SQLite would sort them in a sorter of its own, twice per flash
   // session, at a microsecond each.
@@ -940,7 +951,6 @@ std::optional<orders::Cart> SqliteOrderStore::FindCart(int64_t id) {
   std::stable_sort(lines.begin(), lines.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [position, line] : lines) cart.lines.push_back(std::move(line));
-  if (carts_ && cart.open) carts_->Put(cart);
   return cart;
 }
 
@@ -948,7 +958,6 @@ void SqliteOrderStore::SaveCartFulfillment(int64_t cart_id, const orders::Fulfil
                                            int64_t now_ms) {
   c_.Exec(kSaveCartFulfillment, cart_id, std::string(orders::FulfillmentName(f.method)),
           AddressToJson(f.address), f.location_id, f.service, now_ms);
-  if (carts_) carts_->CartWritten(cart_id);  // read again, as the file has the address
 }
 
 void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int64_t quantity,
@@ -959,12 +968,10 @@ void SqliteOrderStore::SetCartLine(int64_t cart_id, const std::string& sku, int6
     c_.Exec(kUpsertCartLine, cart_id, sku, quantity);
   }
   c_.Exec(kTouchCart, now_ms, cart_id);
-  if (carts_) carts_->LineSet(cart_id, sku, quantity, now_ms);
 }
 
 void SqliteOrderStore::CloseCart(int64_t cart_id, int64_t now_ms) {
-  TANDEM_CHECK(c_.Change(kCloseCart, cart_id, now_ms) == 1);
-  if (carts_) carts_->CartWritten(cart_id);  // closed: read without its lines from now on
+  TANDEM_CHECK(c_.Exec(kCloseCart, cart_id, now_ms) == 1);
 }
 
 std::vector<int64_t> SqliteOrderStore::OpenCartsWithSku(const std::string& sku, int limit) {
@@ -975,28 +982,9 @@ std::vector<int64_t> SqliteOrderStore::OpenCartsWithSku(const std::string& sku, 
 }
 
 int64_t SqliteOrderStore::NextOrderSequence(int year) {
-  if (sequences_) return sequences_->Next(c_, year, c_.Deferring());
-  OrderSequences once;  // a store without the writer's memory: read and written at once
-  return once.Next(c_, year, /*defer=*/false);
-}
-
-void AllowDeferredWrites(Connection& c) {
-  // Parents first: lines name their order, allocations their line. Then a checkout's three
-  // changes: a SKU's units moved from held to allocated at one location, summed over the batch;
-  // the holds deleted; the carts closed.
-  c.AllowDeferred({&kInsertOrder, &kInsertOrderLine, &kInsertAllocation},
-                  {{&kReservedToAllocated, "stock_levels",
-                    "UPDATE stock_levels SET reserved = reserved - v.column3, "
-                    "allocated = allocated + v.column3 FROM (VALUES ",
-                    "(?, ?, ?)",
-                    ") AS v WHERE stock_levels.sku = v.column1 "
-                    "AND stock_levels.location_id = v.column2 "
-                    "AND stock_levels.reserved >= v.column3",
-                    2},
-                   {&kDeleteHold, "holds", "DELETE FROM holds WHERE id IN (", "?", ")"},
-                   {&kCloseCart, "carts",
-                    "UPDATE carts SET open = 0, updated_ms = v.column2 FROM (VALUES ", "(?, ?)",
-                    ") AS v WHERE carts.id = v.column1"}});
+  Rows r = c_.Select(kNextOrderSequence, year);
+  TANDEM_CHECK(r.Next());
+  return r.Int(0);
 }
 
 int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
@@ -1012,7 +1000,7 @@ int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
     placed_status = placed->to;
     placed_note = placed->note;
   }
-  o.id = c_.Insert(kInsertOrder, o.number, o.tracking_code, o.access_token_hash, o.customer_id,
+  c_.Exec(kInsertOrder, o.number, o.tracking_code, o.access_token_hash, o.customer_id,
                    o.channel, o.email, o.name, o.phone, orders::StatusName(o.status),
                    orders::PaymentMethodName(o.payment_method),
                    orders::FulfillmentName(o.fulfillment.method),
@@ -1021,10 +1009,12 @@ int64_t SqliteOrderStore::InsertOrder(orders::Order& o) {
                    o.totals.discount.amount, o.totals.shipping.amount, o.totals.total.amount,
                    o.newsletter_opt_in, o.cart_id, o.created_ms, o.updated_ms, placed_by,
                    placed_status, placed_note);
+  o.id = c_.LastInsertId();
   if (recent_) recent_->Add(o.email, o.id, o.created_ms);
   for (orders::OrderLine& l : o.lines) {
-    l.id = c_.Insert(kInsertOrderLine, o.id, l.sku, l.product_id, l.name, l.options,
-                     l.image_url, l.unit_price.amount, l.quantity, l.line_total.amount);
+    c_.Exec(kInsertOrderLine, o.id, l.sku, l.product_id, l.name, l.options, l.image_url,
+            l.unit_price.amount, l.quantity, l.line_total.amount);
+    l.id = c_.LastInsertId();
   }
   for (const orders::TimelineEntry& e : o.timeline) {
     if (&e != placed) AppendTimeline(o.id, e);
@@ -1214,9 +1204,10 @@ std::optional<IdempotencyRecord> SqliteTx::FindIdempotency(const std::string& ke
   return IdempotencyRecord{r.Text(0), static_cast<int>(r.Int(1)), r.Text(2)};
 }
 
-void SqliteTx::SaveIdempotency(const std::string& key, const IdempotencyRecord& record,
-                               int64_t now_ms) {
-  c_.Exec(kInsertIdempotency, key, record.request_hash, record.status, record.body, now_ms);
+bool SqliteTx::TrySaveIdempotency(const std::string& key, const IdempotencyRecord& record,
+                                  int64_t now_ms) {
+  return c_.Exec(kInsertIdempotency, key, record.request_hash, record.status, record.body,
+                 now_ms) == 1;
 }
 
 std::optional<std::string> SqliteTx::GetSetting(const std::string& key) {

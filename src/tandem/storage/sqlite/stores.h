@@ -2,28 +2,32 @@
 // Used by one thread inside one transaction (see sqlite_database.h).
 #pragma once
 
+#include <string>
+#include <unordered_set>
+
+#include "tandem/base/limits.h"
 #include "tandem/storage/database.h"
-#include "tandem/storage/sqlite/cart_cache.h"
 #include "tandem/storage/sqlite/connection.h"
-#include "tandem/storage/sqlite/order_sequences.h"
 #include "tandem/storage/sqlite/recent_orders.h"
 #include "tandem/storage/sqlite/reference_cache.h"
 
 namespace tandem::storage::sqlite {
 
-// Lets the writer's connection defer the inserts of orders, their lines and their allocations
-// (Connection::Insert), and a checkout's changes of the stock row, the hold and the cart
-// (Connection::Change): written many to a statement per batch (docs/performance.md, steps 16
-// and 23).
-void AllowDeferredWrites(Connection& c);
+// Holds one cart may place over its life (each change of a line places new ones): a hold's id is
+// its cart's id times this plus its number in the cart (migration 13), so a cart's holds are a
+// range of the table's key.
+inline constexpr int64_t kHoldsPerCartMax = int64_t{1} << 20;
+// Every line of a full cart can be changed many times over.
+static_assert(kHoldsPerCartMax >= 1000 * kCartLinesMax);
+
+// Every SKU named by any sale event, past or future (what ReferenceCache::event_skus holds).
+std::unordered_set<std::string> ReadEventSkus(Connection& c);
 
 // What the writer remembers of the file between statements, each explained in its header. Only
 // the writer's stores have them; a reader's have none.
 struct WriterMemory {
   ReferenceCache* references = nullptr;
   RecentOrders* recent_orders = nullptr;
-  CartCache* carts = nullptr;
-  OrderSequences* sequences = nullptr;
 };
 
 class SqliteCatalogStore final : public catalog::CatalogStore {
@@ -36,7 +40,7 @@ class SqliteCatalogStore final : public catalog::CatalogStore {
   std::optional<catalog::Product> FindProduct(int64_t id) override;
   std::optional<catalog::Variant> FindVariant(const std::string& sku) override;
   std::optional<catalog::VariantWithProduct> FindVariantWithProduct(const std::string& sku) override;
-  std::vector<int64_t> SearchProducts(const std::string& fts_query, int limit,
+  std::vector<int64_t> SearchProducts(const std::vector<std::string>& terms, int limit,
                                       int64_t offset) override;
 
  private:
@@ -48,10 +52,9 @@ class SqliteCatalogStore final : public catalog::CatalogStore {
 
 class SqliteInventoryStore final : public inventory::InventoryStore {
  public:
-  // `cache` and `carts`: the writer's (reference_cache.h, cart_cache.h); none on readers.
-  explicit SqliteInventoryStore(Connection& c, ReferenceCache* cache = nullptr,
-                                CartCache* carts = nullptr)
-      : c_(c), cache_(cache), carts_(carts) {}
+  // `cache`: the writer's (reference_cache.h); none on readers.
+  explicit SqliteInventoryStore(Connection& c, ReferenceCache* cache = nullptr)
+      : c_(c), cache_(cache) {}
   int64_t InsertLocation(const inventory::Location& location) override;
   std::vector<inventory::Location> Locations() override;
   std::optional<inventory::Location> FindLocation(int64_t id) override;
@@ -99,8 +102,8 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
   bool TryUncommitEvent(int64_t event_id, const std::string& sku, int64_t qty) override;
   int64_t Purchased(int64_t event_id, const std::string& customer_key,
                     const std::string& sku) override;
-  void AddPurchase(int64_t event_id, const std::string& customer_key, const std::string& sku,
-                   int64_t qty) override;
+  bool TryAddPurchase(int64_t event_id, const std::string& customer_key, const std::string& sku,
+                      int64_t qty, int64_t limit) override;
   std::vector<inventory::EventTotals> EventTotalsOf(int64_t event_id) override;
   int64_t InsertTransfer(const inventory::Transfer& transfer) override;
   std::optional<inventory::Transfer> FindTransfer(int64_t id) override;
@@ -119,7 +122,6 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
 
   Connection& c_;
   ReferenceCache* cache_;
-  CartCache* carts_;
   LastHold last_hold_;
 };
 
@@ -128,7 +130,7 @@ class SqliteOrderStore final : public orders::OrderStore {
   // `memory.recent_orders`, the writer's, serves RecentOrderOf by e-mail (the file has no
   // index of orders by e-mail); only a store with one may place orders.
   explicit SqliteOrderStore(Connection& c, const WriterMemory& memory = {})
-      : c_(c), recent_(memory.recent_orders), carts_(memory.carts), sequences_(memory.sequences) {}
+      : c_(c), recent_(memory.recent_orders) {}
   int64_t InsertCart(const orders::Cart& cart) override;
   std::optional<orders::Cart> FindCart(int64_t id) override;
   void SaveCartFulfillment(int64_t cart_id, const orders::Fulfillment& f, int64_t now_ms) override;
@@ -157,8 +159,6 @@ class SqliteOrderStore final : public orders::OrderStore {
  private:
   Connection& c_;
   RecentOrders* recent_;
-  CartCache* carts_;
-  OrderSequences* sequences_;
 };
 
 class SqliteAccountStore final : public customers::AccountStore {
@@ -196,13 +196,13 @@ class SqliteSyncStore final : public sync::SyncStore {
   std::optional<sync::StoredEvent> FindEvent(const std::string& id) override;
   std::optional<sync::StoredEvent> FindEventBySeq(int64_t location_id, const std::string& till_id,
                                                   int64_t seq) override;
-  void InsertEvent(const sync::StoredEvent& event, int64_t now_ms) override;
-  void MarkApplied(const std::string& id, bool conflict, int64_t now_ms) override;
+  bool TryInsertEvent(const sync::StoredEvent& event, int64_t now_ms) override;
+  bool TryMarkApplied(const std::string& id, bool conflict, int64_t now_ms) override;
   std::vector<sync::StoredEvent> PendingEvents(int64_t location_id, const std::string& till_id,
                                                int limit) override;
   std::optional<sync::TillStatus> FindTill(int64_t location_id,
                                            const std::string& till_id) override;
-  void SaveTill(int64_t location_id, const sync::TillStatus& till) override;
+  bool TryAdvanceTill(int64_t location_id, int64_t from_seq, const sync::TillStatus& till) override;
   std::vector<sync::TillStatus> Tills(int64_t location_id) override;
   int64_t CountEvents(int64_t location_id, const std::string& status) override;
   int64_t InsertConflict(const sync::Conflict& conflict) override;
@@ -221,7 +221,7 @@ class SqliteTx final : public Tx {
   explicit SqliteTx(Connection& c, const WriterMemory& memory = {})
       : c_(c),
         catalog_(c, memory.references),
-        inventory_(c, memory.references, memory.carts),
+        inventory_(c, memory.references),
         orders_(c, memory),
         accounts_(c),
         notify_(c),
@@ -233,8 +233,8 @@ class SqliteTx final : public Tx {
   notify::NotifyStore& notify() override { return notify_; }
   sync::SyncStore& sync() override { return sync_; }
   std::optional<IdempotencyRecord> FindIdempotency(const std::string& key) override;
-  void SaveIdempotency(const std::string& key, const IdempotencyRecord& record,
-                       int64_t now_ms) override;
+  bool TrySaveIdempotency(const std::string& key, const IdempotencyRecord& record,
+                          int64_t now_ms) override;
   std::optional<std::string> GetSetting(const std::string& key) override;
   void PutSetting(const std::string& key, const std::string& value) override;
 

@@ -36,17 +36,21 @@ constexpr Query kSelectPendingEvents{"select_pending_till_events",
     "ORDER BY seq LIMIT ?"};
 constexpr Query kInsertEvent{"insert_till_event",
     "INSERT INTO till_events (id, location_id, till_id, seq, type, occurred_ms, content_hash, "
-    "lines, status, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+    "lines, status, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"};
 constexpr Query kMarkApplied{"mark_till_event_applied",
     "UPDATE till_events SET status = 'applied', conflict = ?2, applied_ms = ?3 "
     "WHERE id = ?1 AND status = 'pending'"};
 constexpr Query kSelectTill{"select_till",
     "SELECT till_id, last_applied_seq, last_upload_ms FROM tills WHERE location_id = ? AND "
     "till_id = ?"};
-constexpr Query kSaveTill{"save_till",
-    "INSERT INTO tills (location_id, till_id, last_applied_seq, last_upload_ms) VALUES (?1, ?2, "
-    "?3, ?4) ON CONFLICT (location_id, till_id) DO UPDATE SET last_applied_seq = ?3, "
-    "last_upload_ms = ?4"};
+// A till's sequence is advanced only from the value read (?3); a new till is inserted only if
+// absent.
+constexpr Query kAdvanceTill{"advance_till",
+    "UPDATE tills SET last_applied_seq = ?4, last_upload_ms = ?5 "
+    "WHERE location_id = ?1 AND till_id = ?2 AND last_applied_seq = ?3"};
+constexpr Query kInsertTill{"insert_till",
+    "INSERT INTO tills (location_id, till_id, last_applied_seq, last_upload_ms) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"};
 constexpr Query kSelectTills{"select_tills",
     "SELECT till_id, last_applied_seq, last_upload_ms FROM tills WHERE location_id = ? "
     "ORDER BY till_id"};
@@ -150,14 +154,14 @@ std::optional<sync::StoredEvent> SqliteSyncStore::FindEventBySeq(int64_t locatio
   return ReadEvent(r);
 }
 
-void SqliteSyncStore::InsertEvent(const sync::StoredEvent& s, int64_t now_ms) {
-  c_.Exec(kInsertEvent, s.event.id, s.location_id, s.till_id, s.event.seq,
+bool SqliteSyncStore::TryInsertEvent(const sync::StoredEvent& s, int64_t now_ms) {
+  return c_.Exec(kInsertEvent, s.event.id, s.location_id, s.till_id, s.event.seq,
           std::string(sync::EventTypeName(s.event.type)), s.event.occurred_ms, s.content_hash,
-          LinesToJson(s.event.lines), s.status, now_ms);
+          LinesToJson(s.event.lines), s.status, now_ms) == 1;
 }
 
-void SqliteSyncStore::MarkApplied(const std::string& id, bool conflict, int64_t now_ms) {
-  TANDEM_CHECK(c_.Exec(kMarkApplied, id, conflict, now_ms) == 1);
+bool SqliteSyncStore::TryMarkApplied(const std::string& id, bool conflict, int64_t now_ms) {
+  return c_.Exec(kMarkApplied, id, conflict, now_ms) == 1;
 }
 
 std::vector<sync::StoredEvent> SqliteSyncStore::PendingEvents(int64_t location_id,
@@ -176,8 +180,14 @@ std::optional<sync::TillStatus> SqliteSyncStore::FindTill(int64_t location_id,
   return sync::TillStatus{r.Text(0), r.Int(1), r.Int(2)};
 }
 
-void SqliteSyncStore::SaveTill(int64_t location_id, const sync::TillStatus& t) {
-  c_.Exec(kSaveTill, location_id, t.till_id, t.last_applied_seq, t.last_upload_ms);
+bool SqliteSyncStore::TryAdvanceTill(int64_t location_id, int64_t from_seq,
+                                     const sync::TillStatus& t) {
+  if (c_.Exec(kAdvanceTill, location_id, t.till_id, from_seq, t.last_applied_seq,
+              t.last_upload_ms) == 1) {
+    return true;
+  }
+  return from_seq == 0 &&
+         c_.Exec(kInsertTill, location_id, t.till_id, t.last_applied_seq, t.last_upload_ms) == 1;
 }
 
 std::vector<sync::TillStatus> SqliteSyncStore::Tills(int64_t location_id) {
