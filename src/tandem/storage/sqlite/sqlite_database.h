@@ -9,11 +9,11 @@
 // batch has committed, before that sync. So a refusal may rest on a kept write that is not yet
 // durable (a unit sold in the same batch): if that sync then fails, the kept write is answered
 // kUnavailable and the refusal stands, as a reader may have seen that write too. Reads use a
-// pool of connections on WAL snapshots and never wait for the writer. The stores use conditional
-// updates, but the writer's memories depend on it being the only writer in the process (another
-// process's commits are noticed at the start of a batch): each e-mail's last order
-// (recent_orders.h), the open carts (cart_cache.h), the order numbers (order_sequences.h).
-// Thread-safe.
+// pool of connections on WAL snapshots and never wait for the writer. A failed sync or an I/O
+// error on a write or commit is sticky (Health). The stores use guarded operations (the contract
+// in database.h), but the writer's two memories depend on it being the only writer in the
+// process (another process's commits are noticed at the start of a batch): each e-mail's last
+// order (recent_orders.h) and the reference data (reference_cache.h). Thread-safe.
 #pragma once
 
 #include <cstdint>
