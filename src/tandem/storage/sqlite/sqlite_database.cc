@@ -420,17 +420,7 @@ class SqliteDatabase final : public Database {
         if (guarded) writer_->Exec(kSavepoint);
         bool storage_failure = false;
         results[i] = RunGuarded(batch[i]->fn, tx, &storage_failure);
-        if (storage_failure) {
-          // Nothing of the batch is committed, and nothing more will be.
-          Fail(results[i].message());
-          try {
-            if (writer_->InTransaction()) writer_->Exec(kRollback);
-          } catch (const SqliteError&) {
-          }
-          ForgetSince(batch_mark_);
-          for (auto& job : batch) job->done(Health());
-          return Pass::kAnswered;
-        }
+        if (storage_failure) return Abandon(batch, results[i].message());
         if (!writer_->InTransaction()) {
           // SQLite rolled the whole transaction back (e.g. disk full): everything before is gone.
           ForgetSince(batch_mark_);
@@ -451,10 +441,11 @@ class SqliteDatabase final : public Database {
           return Pass::kUndone;
         }
       } catch (const std::exception& e) {
-        // A transaction statement itself failed: start over with a fresh transaction.
+        // A transaction statement itself failed: start over with a fresh transaction, unless
+        // the file failed (then nothing more is written).
         if (const auto* sqlite = dynamic_cast<const SqliteError*>(&e);
             sqlite != nullptr && IsStorageFailure(sqlite->code())) {
-          Fail(e.what());
+          return Abandon(batch, e.what());
         }
         ForgetSince(batch_mark_);
         results[i] = Status(Code::kInternal, e.what());
@@ -473,6 +464,20 @@ class SqliteDatabase final : public Database {
     }
     VerifyMemories();
     return Pass::kDone;
+  }
+
+  // The file failed during the batch (Fail): nothing of it is committed, nothing more will be,
+  // and every job is answered with the failure.
+  Pass Abandon(Batch& batch, const std::string& why) {
+    Fail(why);
+    ForgetSince(batch_mark_);
+    try {
+      if (writer_->InTransaction()) writer_->Exec(kRollback);
+    } catch (const SqliteError&) {
+      // The rollback of a failed file may fail too; the transaction never commits either way.
+    }
+    for (auto& job : batch) job->done(Health());
+    return Pass::kAnswered;
   }
 
   // Debug builds, before each commit, inside the transaction (no other connection can write):
