@@ -9,8 +9,8 @@
 #   bench/ab.sh [--rounds N] [--seconds S] [--loadgen FILE] [--out DIR] A/tandem B/tandem
 #
 #   --rounds N      rounds (default 3)
-#   --seconds S     seconds of flash sale per run (default 20; one round, both binaries, takes
-#                   about 80 s on the 2-core machine)
+#   --seconds S     seconds of flash sale per run (default 15; one round, both binaries, takes
+#                   72-86 s on the 2-core machine, plus the waits for the lock)
 #   --loadgen FILE  the load generator (default: tandem-loadgen beside A, else
 #                   build/release/bench/tandem-loadgen); it must know --server-pid
 #   --out DIR       where each run's bench.py results go (default /tmp/tandem-ab-DATE-TIME)
@@ -23,7 +23,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 rounds=3
-seconds=20
+seconds=15
 loadgen=""
 out=""
 usage() { sed -n '9,16p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -57,7 +57,7 @@ echo "results in $out"
 # The table of the given runs (their bench.py results folders), one line each.
 table() {
   /usr/bin/python3 - "$@" <<'EOF'
-import json, os, sys
+import json, os, re, sys
 
 
 def f(x, spec):
@@ -65,7 +65,7 @@ def f(x, spec):
 
 
 print(f"{'run':<6} {'binary':<36} {'checkouts/s':>11} {'p99 ms':>7} {'CPU µs/checkout':>15} "
-      f"{'writer µs':>9} {'server cores':>12} {'other cores':>11}  checks")
+      f"{'writer µs':>9} {'server cores':>12} {'other cores':>11}  checks  lock wait")
 for d in sys.argv[1:]:
     label, binary = open(os.path.join(d, "binary")).read().strip().split(" ", 1)
     binary = binary if len(binary) <= 36 else "…" + binary[-35:]
@@ -77,12 +77,14 @@ for d in sys.argv[1:]:
         print(f"{label:<6} {binary:<36} no results: see {d}.log")
         continue
     cpu = run.get("cpu") or {}
+    with open(d + ".log") as fh:  # bench.py's waits for the machine lock (others' work)
+        waited = sum(int(x) for x in re.findall(r"got the lock after (\d+) s", fh.read()))
     print(f"{label:<6} {binary:<36} {f(run['checkouts_per_second'], '>11,.0f')} "
           f"{f(run['latency_ms']['p99'], '>7.2f')} "
           f"{f(run.get('server_cpu_us_per_checkout'), '>15.1f')} "
           f"{f(run.get('writer_cpu_us_per_checkout'), '>9.1f')} "
           f"{f(cpu.get('server_cores'), '>12.2f')} {f(cpu.get('other_cores'), '>11.2f')}  "
-          f"{'ok' if r['ok'] else 'FAILED'}")
+          f"{'ok' if r['ok'] else 'FAILED':<6}  {waited} s")
 EOF
 }
 
