@@ -356,6 +356,22 @@ class Sampler:
 # ---------------------------------------------------------------------------------------------
 # The load generator
 
+WRITER_THREAD = "tandem-writer"  # the server's name for its writer thread (top -H)
+
+
+def cpu_per_checkout(report):
+    """(server, writer thread) CPU µs per checkout answered 201, user + system, over the load
+    generator's window (its --server-pid reads /proc at the clock's start and at the end of the
+    drain, so every counted checkout and nothing of connecting or warming up); None when the run
+    had no checkout or the figure is missing."""
+    cpu, n = report.get("server_cpu"), report.get("checkouts_ok")
+    if not cpu or not n:
+        return None, None
+    writer = cpu["thread_seconds"].get(WRITER_THREAD)
+    return (round(cpu["seconds"] * 1e6 / n, 1),
+            round(writer * 1e6 / n, 1) if writer is not None else None)
+
+
 class Loadgen:
     def __init__(self, binary, machine, out_dir, server=None, quiet_wait=0):
         self.bin = binary
@@ -382,10 +398,12 @@ class Loadgen:
             args += ["--rate", rate]
         if orders_path:
             args += ["--orders", orders_path]
+        pid = self.server.proc.pid if self.server and self.server.proc else None
+        if pid:
+            args += ["--server-pid", pid]
         args += list(extra)
         log(f"load run {name}: {scenario}, {connections} connections, {seconds} s"
             + (f", open loop at {rate:.0f} sessions/s" if rate else ""))
-        pid = self.server.proc.pid if self.server and self.server.proc else None
         wal = os.path.join(self.server.data, "tandem.db-wal") if self.server else None
         with self.machine.lock(name):
             busy_before = wait_for_quiet(self.quiet_wait) if self.quiet_wait else None
@@ -408,6 +426,12 @@ class Loadgen:
             report = json.load(f)
         report["cpu"] = sampler.totals
         report["samples"] = sampler.samples
+        us, writer_us = cpu_per_checkout(report)
+        report["server_cpu_us_per_checkout"], report["writer_cpu_us_per_checkout"] = us, writer_us
+        if us is not None:
+            log(f"  {name}: {report['checkouts_per_second']:,.0f} checkouts/s, p99 "
+                f"{report['latency_ms']['p99']:.2f} ms (all requests), server CPU {us:.1f} µs "
+                f"per checkout (writer {fmt(writer_us, 1)} µs)")
         report["json_file"] = os.path.basename(json_path)
         report["orders_file"] = os.path.basename(orders_path) if orders_path else None
         return report
@@ -808,6 +832,9 @@ def summary_of(rep):
             "status_counts": rep["status_counts"], "count_5xx": rep["count_5xx"],
             "errors": rep["errors"], "latency_ms": rep["latency_ms"], "kinds": kinds,
             "cpu": rep.get("cpu"), "samples": rep.get("samples"),
+            "server_cpu": rep.get("server_cpu"),
+            "server_cpu_us_per_checkout": rep.get("server_cpu_us_per_checkout"),
+            "writer_cpu_us_per_checkout": rep.get("writer_cpu_us_per_checkout"),
             "server_threads": rep.get("server_threads"),
             "json_file": rep["json_file"], "orders_file": rep["orders_file"]}
 
@@ -835,9 +862,10 @@ def fmt(x, digits=1):
 def summary_markdown(results):
     lines = []
     lines.append("| run | connections | checkouts/s | requests/s | p99 1st request ms | p99 add ms "
-                 "| p99 checkout ms | p99 all ms | statuses | 5xx | transport errors "
-                 "| server cores (busiest thread) | loadgen cores | other work cores |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+                 "| p99 checkout ms | p99 all ms | server CPU µs per checkout (writer) | statuses "
+                 "| 5xx | transport errors | server cores (busiest thread) | loadgen cores "
+                 "| other work cores |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
     for name, s in results["runs"].items():
         k = s["kinds"]
 
@@ -849,7 +877,9 @@ def summary_markdown(results):
         lines.append(
             f"| {name} | {s['connections']} | {fmt(s['checkouts_per_second'], 0)} | "
             f"{fmt(s['requests_per_second'], 0)} | {fmt(first, 2)} | {fmt(kp('cart_add'), 2)} | "
-            f"{fmt(kp('checkout'), 2)} | {fmt(s['latency_ms']['p99'], 2)} | {statuses} | "
+            f"{fmt(kp('checkout'), 2)} | {fmt(s['latency_ms']['p99'], 2)} | "
+            f"{fmt(s.get('server_cpu_us_per_checkout'), 1)} "
+            f"({fmt(s.get('writer_cpu_us_per_checkout'), 1)}) | {statuses} | "
             f"{s['count_5xx']} | {sum(s['errors'].values())} | "
             f"{cpu.get('server_cores', '–')} ({cpu.get('server_busiest_thread_cores', '–')}) | "
             f"{cpu.get('loadgen_cores', '–')} | {cpu.get('other_cores', '–')} |")

@@ -3,6 +3,7 @@
 //   tandem-loadgen [run] --scenario flash|browse|healthz --connections N --duration-seconds S
 //                  [--rate SESSIONS_PER_S] [--skus LIST|FILE] [--products LIST|FILE|A-B]
 //                  [--json FILE] [--orders FILE] [--seed N] [--threads T] [--max-requests N]
+//                  [--server-pid PID]
 //   tandem-loadgen seed   --admin-email E --admin-password P --manifest FILE [--skus 10000] ...
 //   tandem-loadgen verify --admin-email E --admin-password P --orders FILE[,FILE...] [--json FILE]
 //
@@ -23,12 +24,16 @@
 // (bounded by --drain-seconds). The report (stdout table, --json) gives per request kind the
 // count, throughput, status counts and latency p50/p90/p99/p99.9/max, throughput and latency
 // per second, transport errors, and the ids of the orders answered 201 (--orders: "id sku" lines).
+// --server-pid PID: the server's CPU time (user + system, /proc/PID/stat, all threads; and per
+// thread name from /proc/PID/task) from the clock's start to the end of the drain, the span in
+// which every counted checkout was made, without connecting and warming up ("server_cpu").
 
 // clang-format off
 #include <utility>  // first: Boost 1.74's asio/awaitable.hpp uses std::exchange without including it
 // clang-format on
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -41,6 +46,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -92,6 +98,7 @@ struct Options {
   std::string orders_path;
   std::string label;
   bool quiet = false;
+  int server_pid = 0;  // 0: the server's CPU is not read
   // seed
   std::string admin_email;
   std::string admin_password;
@@ -118,7 +125,7 @@ void Usage() {
       "         --threads T (1) --seed N (1) --json FILE\n"
       "         --rate SESSIONS_PER_S (0 = closed loop) --max-requests N (20000000)\n"
       "         --skus A,B,..|FILE --products 1,2,..|FILE|FIRST-LAST --orders FILE\n"
-      "         --drain-seconds S (timeout + 2) --label TEXT\n"
+      "         --drain-seconds S (timeout + 2) --label TEXT --server-pid PID\n"
       "seed:    --admin-email E --admin-password P --manifest FILE --skus N (10000)\n"
       "         --variants-per-product V (10) --stores N (4) --dcs N (1) --hot N (20)\n"
       "         --hot-stock Q (100000) --sellout N (1) --sellout-stock Q (1000)\n"
@@ -206,6 +213,8 @@ Options ParseOptions(int argc, char** argv) {
       o.label = next();
     } else if (arg == "--quiet") {
       o.quiet = true;
+    } else if (arg == "--server-pid") {
+      o.server_pid = static_cast<int>(integer(1, INT32_MAX));
     } else if (arg == "--admin-email") {
       o.admin_email = next();
     } else if (arg == "--admin-password") {
@@ -1027,6 +1036,60 @@ void WriteText(const std::string& path, const std::string& text) {
   out << text;
 }
 
+// utime + stime (clock ticks) from a /proc/.../stat file; -1 when it cannot be read.
+int64_t StatTicks(const std::filesystem::path& stat) {
+  std::string text;
+  std::getline(std::ifstream(stat), text);
+  size_t paren = text.rfind(')');  // the name in parentheses may hold spaces
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(text.substr(paren + 1));
+  std::string field;
+  int64_t utime = 0, stime = 0;
+  for (int i = 0; i <= 12 && fields >> field; ++i) {  // after the name: state, ..., utime, stime
+    if (i == 11) utime = std::strtoll(field.c_str(), nullptr, 10);
+    if (i == 12) stime = std::strtoll(field.c_str(), nullptr, 10);
+  }
+  return fields ? utime + stime : -1;
+}
+
+// A process's CPU time: all its threads (/proc/PID/stat) and each thread with its name.
+struct CpuTicks {
+  int64_t process = -1;
+  std::map<std::string, std::pair<std::string, int64_t>> threads;  // tid: (comm, ticks)
+};
+
+CpuTicks ReadCpuTicks(int pid) {
+  CpuTicks t;
+  if (pid <= 0) return t;
+  std::filesystem::path proc = "/proc/" + std::to_string(pid);
+  t.process = StatTicks(proc / "stat");
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(proc / "task", ec)) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    int64_t ticks = StatTicks(task.path() / "stat");
+    if (ticks >= 0) t.threads[task.path().filename().string()] = {comm, ticks};
+  }
+  return t;
+}
+
+// From `start` to `end`: {"seconds", "thread_seconds": {comm: seconds, threads of a name summed}}
+// (a thread gone by `end` counts in "seconds" only); null when the process could not be read.
+Json CpuJson(int pid, const CpuTicks& start, const CpuTicks& end) {
+  if (start.process < 0 || end.process < 0) return nullptr;
+  double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::map<std::string, int64_t> by_name;
+  for (const auto& [tid, thread] : end.threads) {
+    auto it = start.threads.find(tid);
+    by_name[thread.first] += thread.second - (it == start.threads.end() ? 0 : it->second.second);
+  }
+  Json names = Json::object();
+  for (const auto& [name, ticks] : by_name) names[name] = static_cast<double>(ticks) / hz;
+  return Json{{"pid", pid},
+              {"seconds", static_cast<double>(end.process - start.process) / hz},
+              {"thread_seconds", names}};
+}
+
 void RaiseFileLimit() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -1069,6 +1132,7 @@ int Run(const Options& opt) {
     std::fprintf(stderr, "connected %d of %d (the others retry)\n", connected, opt.connections);
   }
 
+  CpuTicks server_cpu_start = ReadCpuTicks(opt.server_pid);
   shared.t0 = SteadyClock::now();
   shared.end = shared.t0 + std::chrono::duration_cast<SteadyClock::duration>(
                                std::chrono::duration<double>(opt.duration_seconds));
@@ -1112,6 +1176,7 @@ int Run(const Options& opt) {
   }
   for (auto& w : workers) w->Join();
   auto finished_at = SteadyClock::now();
+  CpuTicks server_cpu_end = ReadCpuTicks(opt.server_pid);
 
   Stats all;
   for (auto& w : workers) all.Merge(w->stats());
@@ -1196,6 +1261,9 @@ int Run(const Options& opt) {
               {"latency_ms", LatencyJson(req_all)},
               {"kinds", kinds},
               {"timeline", timeline}};
+  if (opt.server_pid > 0) {
+    report["server_cpu"] = CpuJson(opt.server_pid, server_cpu_start, server_cpu_end);
+  }
 
   // The table.
   std::printf(

@@ -81,6 +81,19 @@ def test_load_reports_have_the_fields(quick):
                                                        "cart_view"}
 
 
+def test_flash_runs_give_the_servers_cpu_per_checkout(quick):
+    """Each flash-sale run has the server's CPU per checkout (user + system, all threads, read from
+    /proc by the load generator over its window) and its writer thread's share; never a timing."""
+    out, results = quick
+    for name in ("flash-4", "flash-16"):
+        run = results["runs"][name]
+        assert run["server_cpu"]["pid"] > 0, run["server_cpu"]
+        assert run["server_cpu_us_per_checkout"] > 0, run["server_cpu"]
+        assert 0 < run["writer_cpu_us_per_checkout"] <= run["server_cpu_us_per_checkout"], \
+            run["server_cpu"]
+    assert "| server CPU µs per checkout (writer) |" in (out / "summary.md").read_text()
+
+
 def test_summary_and_postgres(quick):
     out, results = quick
     assert (out / "summary.md").read_text().startswith("| run |")
