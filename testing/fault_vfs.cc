@@ -1,6 +1,7 @@
 #include "testing/fault_vfs.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -61,7 +63,8 @@ struct FaultVfsState {
   std::string name;
 
   mutable std::mutex mu;
-  std::map<std::string, TrackedPath> paths;  // never erased: handles point into it
+  // Handles point into it: erased only with no file open (~FaultVfs).
+  std::map<std::string, TrackedPath> paths;
   uint64_t next_seq = 1;
   Countdown write_fault;
   Countdown sync_fault;
@@ -69,12 +72,26 @@ struct FaultVfsState {
   bool dead = false;          // DieAfter fired
   bool syncs_broken = false;  // a sync failed: no sync makes anything durable any more
   FaultVfs::Counts counts;
+  std::string first_fault;  // since the last PowerCut
+  bool in_use = false;      // a FaultVfs object has it
 
   // Under mu: whether this write or sync is to fail (DieAfter counts both).
   bool Dies() {
     if (dead) return true;
     if (death.Fires()) dead = true;
     return dead;
+  }
+
+  // Under mu: counts a failed call; returns `rc`.
+  int Fault(int rc, const char* call, const std::string& path) {
+    ++counts.faults;
+    if (first_fault.empty()) {
+      char thread[16] = "?";
+      (void)pthread_getname_np(pthread_self(), thread, sizeof thread);
+      first_fault = std::string(call) + " of " + path + " on thread " + thread +
+                    (dead ? " (power gone)" : " (planned)");
+    }
+    return rc;
   }
 };
 
@@ -110,8 +127,8 @@ int Remember(FaultFile* f, sqlite3_int64 offset, sqlite3_int64 amount) {
   const sqlite3_int64 end = std::min(offset + amount, size);
   if (end > offset) {
     undo.old_bytes.resize(static_cast<size_t>(end - offset));
-    rc = f->real->pMethods->xRead(f->real, undo.old_bytes.data(),
-                                  static_cast<int>(end - offset), offset);
+    rc = f->real->pMethods->xRead(f->real, undo.old_bytes.data(), static_cast<int>(end - offset),
+                                  offset);
     if (rc != SQLITE_OK) return rc;
   }
   f->tracked->undo.push_back(std::move(undo));
@@ -136,8 +153,7 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
   std::lock_guard lock(s.mu);
   ++s.counts.writes;
   if (s.Dies() || s.write_fault.Fires()) {
-    ++s.counts.faults;
-    return SQLITE_IOERR_WRITE;
+    return s.Fault(SQLITE_IOERR_WRITE, "write", f->tracked->path);
   }
   int rc = Remember(f, offset, amount);
   if (rc != SQLITE_OK) return rc;
@@ -148,10 +164,7 @@ int Truncate(sqlite3_file* file, sqlite3_int64 size) {
   FaultFile* f = Of(file);
   State& s = *f->state;
   std::lock_guard lock(s.mu);
-  if (s.dead) {
-    ++s.counts.faults;
-    return SQLITE_IOERR_TRUNCATE;
-  }
+  if (s.dead) return s.Fault(SQLITE_IOERR_TRUNCATE, "truncation", f->tracked->path);
   sqlite3_int64 now = 0;
   int rc = f->real->pMethods->xFileSize(f->real, &now);
   if (rc != SQLITE_OK) return rc;
@@ -170,9 +183,8 @@ int Sync(sqlite3_file* file, int flags) {
     std::lock_guard lock(s.mu);
     ++s.counts.syncs;
     if (s.Dies() || s.sync_fault.Fires()) {
-      ++s.counts.faults;
       s.syncs_broken = true;
-      return SQLITE_IOERR_FSYNC;
+      return s.Fault(SQLITE_IOERR_FSYNC, "sync", f->tracked->path);
     }
     before = s.next_seq;
   }
@@ -212,7 +224,7 @@ int FileControl(sqlite3_file* file, int op, void* arg) {
   if (op == SQLITE_FCNTL_SIZE_HINT) {
     State& s = *f->state;
     std::lock_guard lock(s.mu);
-    if (s.dead) return SQLITE_IOERR_WRITE;
+    if (s.dead) return s.Fault(SQLITE_IOERR_WRITE, "size hint", f->tracked->path);
     int rc = Remember(f, 0, 0);
     if (rc != SQLITE_OK) return rc;
     return f->real->pMethods->xFileControl(f->real, op, arg);
@@ -312,10 +324,7 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
 int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
   State& s = StateOf(vfs);
   std::lock_guard lock(s.mu);
-  if (s.dead) {
-    ++s.counts.faults;
-    return SQLITE_IOERR_DELETE;
-  }
+  if (s.dead) return s.Fault(SQLITE_IOERR_DELETE, "delete", name);
   int rc = s.real->xDelete(s.real, name, sync_dir);
   if (rc == SQLITE_OK) {
     if (auto it = s.paths.find(name); it != s.paths.end()) it->second.undo.clear();
@@ -377,15 +386,29 @@ void Restore(const TrackedPath& t) {
   ::close(fd);
 }
 
-}  // namespace
-
-FaultVfs::FaultVfs(std::string name) : state_(std::make_unique<FaultVfsState>()) {
-  FaultVfsState& s = *state_;
-  s.name = std::move(name);
+// SQLite and every VFS stacked over a FaultVfs (the WAL-gathering one keeps a pointer to the VFS
+// below it for the process's life) may hold its sqlite3_vfs after the FaultVfs is gone: the
+// state behind each name is never freed, and a later FaultVfs of that name takes it over.
+FaultVfsState& Registered(const std::string& name) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<FaultVfsState>> registered;
+  std::lock_guard lock(mu);
+  std::unique_ptr<FaultVfsState>& slot = registered[name];
+  if (slot != nullptr) {
+    std::lock_guard state_lock(slot->mu);
+    TANDEM_CHECK(!slot->in_use);
+    slot->in_use = true;
+    return *slot;
+  }
+  // Only a VFS registered here may have this name.
+  TANDEM_CHECK(sqlite3_vfs_find(name.c_str()) == nullptr);
+  slot = std::make_unique<FaultVfsState>();
+  FaultVfsState& s = *slot;
+  s.name = name;
+  s.in_use = true;
   s.real = sqlite3_vfs_find(nullptr);
   // The calls passed on are those of a version-3 VFS (the default "unix" one).
   TANDEM_CHECK(s.real != nullptr && s.real->iVersion >= 3);
-  TANDEM_CHECK(sqlite3_vfs_find(s.name.c_str()) == nullptr);
   sqlite3_vfs& v = s.vfs;
   v.iVersion = 3;
   v.szOsFile = static_cast<int>(kRealOffset) + s.real->szOsFile;
@@ -409,14 +432,32 @@ FaultVfs::FaultVfs(std::string name) : state_(std::make_unique<FaultVfsState>())
   v.xGetSystemCall = GetSystemCall;
   v.xNextSystemCall = NextSystemCall;
   TANDEM_CHECK(sqlite3_vfs_register(&v, /*makeDflt=*/0) == SQLITE_OK);
+  return s;
 }
 
-FaultVfs::~FaultVfs() { sqlite3_vfs_unregister(&state_->vfs); }
+}  // namespace
 
-const std::string& FaultVfs::name() const { return state_->name; }
+FaultVfs::FaultVfs(const std::string& name) : state_(Registered(name)) {}
+
+// Leaves the files as they are and a clean state for the next FaultVfs of this name.
+FaultVfs::~FaultVfs() {
+  FaultVfsState& s = state_;
+  std::lock_guard lock(s.mu);
+  s.paths.clear();
+  s.write_fault = {};
+  s.sync_fault = {};
+  s.death = {};
+  s.dead = false;
+  s.syncs_broken = false;
+  s.counts = {};
+  s.first_fault.clear();
+  s.in_use = false;
+}
+
+const std::string& FaultVfs::name() const { return state_.name; }
 
 void FaultVfs::PowerCut() {
-  FaultVfsState& s = *state_;
+  FaultVfsState& s = state_;
   std::lock_guard lock(s.mu);
   for (auto& [path, tracked] : s.paths) {
     Restore(tracked);
@@ -431,33 +472,39 @@ void FaultVfs::PowerCut() {
   s.death = {};
   s.dead = false;
   s.syncs_broken = false;
+  s.first_fault.clear();
 }
 
 void FaultVfs::FailWriteAfter(int64_t writes) {
-  std::lock_guard lock(state_->mu);
-  state_->write_fault.left = writes;
+  std::lock_guard lock(state_.mu);
+  state_.write_fault.left = writes;
 }
 
 void FaultVfs::FailSyncAfter(int64_t syncs) {
-  std::lock_guard lock(state_->mu);
-  state_->sync_fault.left = syncs;
+  std::lock_guard lock(state_.mu);
+  state_.sync_fault.left = syncs;
 }
 
 void FaultVfs::DieAfter(int64_t operations) {
-  std::lock_guard lock(state_->mu);
-  state_->death.left = operations;
+  std::lock_guard lock(state_.mu);
+  state_.death.left = operations;
 }
 
 void FaultVfs::ClearFaults() {
-  std::lock_guard lock(state_->mu);
-  state_->write_fault = {};
-  state_->sync_fault = {};
-  state_->death = {};
+  std::lock_guard lock(state_.mu);
+  state_.write_fault = {};
+  state_.sync_fault = {};
+  state_.death = {};
 }
 
 FaultVfs::Counts FaultVfs::counts() const {
-  std::lock_guard lock(state_->mu);
-  return state_->counts;
+  std::lock_guard lock(state_.mu);
+  return state_.counts;
+}
+
+std::string FaultVfs::FirstFault() const {
+  std::lock_guard lock(state_.mu);
+  return state_.first_fault;
 }
 
 }  // namespace tandem::testing

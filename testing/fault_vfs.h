@@ -15,7 +15,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 
 namespace tandem::testing {
@@ -32,10 +31,13 @@ class FaultVfs {
     uint64_t faults = 0;  // calls failed on purpose
   };
 
-  // Registers the VFS as `name` over the current default VFS. Precondition: no VFS of that name
-  // is registered (TANDEM_CHECK).
-  explicit FaultVfs(std::string name = kNameDefault);
-  // Unregisters it. Precondition: no connection is open through it (nor through a VFS over it).
+  // Registers the VFS as `name` over the current default VFS, or takes over the one an earlier
+  // FaultVfs registered as `name`: SQLite, and VFSes stacked over it, keep pointers to it, so it
+  // stays registered for the process's life. Preconditions (TANDEM_CHECK): no other FaultVfs of
+  // that name exists, no other VFS has that name.
+  explicit FaultVfs(const std::string& name = kNameDefault);
+  // Forgets the files and plans; the VFS stays registered, passing every call on and failing
+  // none. Precondition: no connection is open through it (nor through a VFS over it).
   ~FaultVfs();
   FaultVfs(const FaultVfs&) = delete;
   FaultVfs& operator=(const FaultVfs&) = delete;
@@ -67,9 +69,13 @@ class FaultVfs {
   void ClearFaults();
 
   Counts counts() const;
+  // Which call the first fault since the last PowerCut failed, on which file and thread ("sync
+  // of /tmp/x/tandem.db-wal on thread tandem-sync (planned)"); empty when none fired. For
+  // failure messages.
+  std::string FirstFault() const;
 
  private:
-  std::unique_ptr<FaultVfsState> state_;
+  FaultVfsState& state_;  // lives as long as the process
 };
 
 }  // namespace tandem::testing

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "tandem/base/check.h"
 #include "testing/temp_dir.h"
 
 namespace tandem::testing {
@@ -23,14 +24,12 @@ class Db {
  public:
   Db(const std::string& path, const FaultVfs& vfs, const std::string& synchronous = "FULL",
      bool checkpoint_on_close = false) {
-    const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+    const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                    vfs.name().c_str());
     EXPECT_EQ(rc, SQLITE_OK) << sqlite3_errstr(rc);
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, 5000);
-    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, checkpoint_on_close ? 0 : 1,
-                      nullptr);
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, checkpoint_on_close ? 0 : 1, nullptr);
     EXPECT_EQ(Exec("PRAGMA synchronous=" + synchronous +
                    "; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"),
               SQLITE_OK);
@@ -65,7 +64,9 @@ class Db {
     return out;
   }
   int64_t Rows() { return Int("SELECT count(*) FROM t"); }
-  bool HasRow(int id) { return Int("SELECT count(*) FROM t WHERE id = " + std::to_string(id)) == 1; }
+  bool HasRow(int id) {
+    return Int("SELECT count(*) FROM t WHERE id = " + std::to_string(id)) == 1;
+  }
   int Insert(int id) {
     return Exec("INSERT INTO t (id, v) VALUES (" + std::to_string(id) + ", randomblob(3000))");
   }
@@ -243,6 +244,27 @@ TEST_F(FaultVfsTest, ADeletedFileIsNotBroughtBackByAPowerCut) {
   ASSERT_EQ(WalBytes(), 0);
   vfs_.PowerCut();
   EXPECT_EQ(WalBytes(), 0);
+}
+
+// SQLite and the VFSes stacked over it (the WAL-gathering one) keep a pointer to the VFS: a
+// later FaultVfs of the same name is the same VFS, with nothing recorded or planned.
+TEST_F(FaultVfsTest, ALaterFaultVfsOfTheSameNameIsTheSameVfsStartedAfresh) {
+  EXPECT_THROW(FaultVfs second(vfs_.name()), CheckFailure);
+  const std::string name = "tandem-fault-again";
+  sqlite3_vfs* registered = nullptr;
+  {
+    FaultVfs first(name);
+    registered = sqlite3_vfs_find(name.c_str());
+    ASSERT_NE(registered, nullptr);
+    Db db(Path(), first);
+    ASSERT_EQ(db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)"), SQLITE_OK);
+    first.FailWriteAfter(0);
+  }
+  FaultVfs again(name);
+  EXPECT_EQ(sqlite3_vfs_find(name.c_str()), registered);
+  EXPECT_EQ(again.counts().writes, 0u);
+  Db db(Path(), again);
+  EXPECT_EQ(db.Insert(1), SQLITE_OK);  // the first one's plan is gone
 }
 
 // Connections on several threads commit at once through the VFS; a sync on one thread runs
