@@ -1,10 +1,11 @@
 // The crash-and-recover loop: Tandem's SQLite database runs over the fault-injecting VFS
 // (testing/fault_vfs.h) and the power is cut after every round of writes. One data folder lives
 // through all rounds. A round arms a random fault (none, a failed write, a failed sync, or the
-// power going at a random write or sync), submits a random mix of stock adjustments and
-// checkouts at once (so that they share commits), waits for every answer, closes the database,
-// cuts the power and opens the database again. Then every write answered ok must be there
-// exactly once, no write may be there twice, and `tandem check` must find nothing.
+// power going at a random write or sync), submits a random mix of stock adjustments and orders
+// at once (so that they share commits; an order's cart, line and checkout are three writes, each
+// sent when the one before was answered), waits for every answer, closes the database, cuts the
+// power and opens the database again, which serves the next round. Then every write answered ok
+// must be there exactly once, no write may be there twice, and `tandem check` must find nothing.
 //
 // TANDEM_CRASH_ROUNDS=N sets the number of rounds (default 1,000); a failure prints its seed and
 // TANDEM_CRASH_SEED=S runs that seed again: the same faults and writes (how the writes fall
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -40,6 +42,11 @@ namespace {
 constexpr int kRoundsDefault = 1000;
 constexpr int kWritesPerRoundMax = 12;  // adjustments and orders submitted at once
 constexpr int kAnswerSecondsMax = 30;   // for all of a round's answers
+// The fault plans' random counts stay within what a round does: a dozen writes make a few
+// commits of some ten file writes each, and a sync per commit.
+constexpr int64_t kWritesBeforeFaultMax = 40;
+constexpr int64_t kSyncsBeforeFaultMax = 3;
+constexpr int64_t kOperationsBeforePowerGoesMax = 60;
 constexpr int kIntegrityCheckEveryRounds = 100;
 constexpr int kMovementsPerPage = 200;
 constexpr int64_t kUnitsAtStart = 1'000'000;  // per location: never runs out
@@ -48,17 +55,16 @@ constexpr int64_t kStartMs = 1'800'000'000'000;
 constexpr const char* kSku = "CRASH-1";
 constexpr const char* kLocationCodes[] = {"CRASH-DC", "CRASH-STORE"};
 
-// What a round submitted and what was answered ok. Written by storage threads.
+// What a round submitted and what was answered ok; the answers come on storage threads.
 struct RoundLog {
   std::mutex mu;
   std::condition_variable answered;
-  storage::Database* db = nullptr;        // the round's database, open until all is answered
-  int pending = 0;                        // writes submitted and not yet answered
-  std::vector<std::string> adjustments;   // every reference tried
+  storage::Database* db = nullptr;  // the round's database, open until all is answered
+  int pending = 0;                  // writes submitted and not yet answered
   std::set<std::string> acked_adjustments;
-  std::vector<std::string> orders;        // every order's e-mail tried
+  std::vector<std::string> orders;  // every order's e-mail tried
   std::set<std::string> acked_orders;
-  int refused = 0;                        // answers that were not ok
+  int refused = 0;  // answers that were not ok
 };
 
 class CrashLoop {
@@ -70,18 +76,20 @@ class CrashLoop {
   std::string Run(int rounds) {
     if (std::string broken = Open(); !broken.empty()) return "open: " + broken;
     if (std::string broken = Seed(); !broken.empty()) return "seed: " + broken;
-    for (round_ = 0; round_ < rounds; ++round_) {
+    for (round_ = 0; round_ < rounds; ++round_, ++rounds_run_) {
       std::string fault;
       if (std::string broken = RunRound(&fault); !broken.empty()) {
         return "round " + std::to_string(round_) + " (" + fault + "): " + broken;
       }
     }
     std::string broken = IntegrityCheck();
+    if (broken.empty()) broken = CheckWholeLedger();
     db_.reset();
     return broken.empty() ? "" : "at the end: " + broken;
   }
 
-  int64_t acked_adjustments() const { return static_cast<int64_t>(ledger_.size()); }
+  int rounds_run() const { return rounds_run_; }
+  int64_t acked_adjustments() const { return adjustments_acked_; }
   int64_t acked_orders() const { return orders_acked_; }
   int64_t refused() const { return refused_; }
   int64_t faults() const { return static_cast<int64_t>(fault_.counts().faults); }
@@ -132,10 +140,9 @@ class CrashLoop {
         l.id = tx.inventory().InsertLocation(l);
         tx.inventory().EnsureLevel(kSku, l.id, 0);
         TANDEM_RETURN_IF_ERROR(
-            inventory::Adjust(tx.inventory(),
-                              {kSku, l.id, kUnitsAtStart, inventory::MovementReason::kReceipt,
-                               "seed"},
-                              kStartMs)
+            inventory::Adjust(
+                tx.inventory(),
+                {kSku, l.id, kUnitsAtStart, inventory::MovementReason::kReceipt, "seed"}, kStartMs)
                 .status());
       }
       return Status::Ok();
@@ -151,17 +158,17 @@ class CrashLoop {
       case 0:
         return "no fault";
       case 1: {
-        int64_t n = Rand(0, 40);
+        int64_t n = Rand(0, kWritesBeforeFaultMax);
         fault_.FailWriteAfter(n);
         return "write " + std::to_string(n + 1) + " fails";
       }
       case 2: {
-        int64_t n = Rand(0, 3);
+        int64_t n = Rand(0, kSyncsBeforeFaultMax);
         fault_.FailSyncAfter(n);
         return "sync " + std::to_string(n + 1) + " fails";
       }
       default: {
-        int64_t n = Rand(0, 60);
+        int64_t n = Rand(0, kOperationsBeforePowerGoesMax);
         fault_.DieAfter(n);
         return "power goes after " + std::to_string(n) + " writes and syncs";
       }
@@ -190,15 +197,14 @@ class CrashLoop {
     const int64_t location = locations_[static_cast<size_t>(Rand(0, 1))];
     int64_t delta = Rand(-3, 5);
     if (delta == 0) delta = 1;
-    log.adjustments.push_back(reference);
     const int64_t now = NowMs();
     Submit(
         log,
         [reference, location, delta, now](storage::Tx& tx) {
-          return inventory::Adjust(tx.inventory(),
-                                   {kSku, location, delta,
-                                    inventory::MovementReason::kAdjustment, reference},
-                                   now)
+          return inventory::Adjust(
+                     tx.inventory(),
+                     {kSku, location, delta, inventory::MovementReason::kAdjustment, reference},
+                     now)
               .status();
         },
         [&log, reference](Status s) {
@@ -215,16 +221,18 @@ class CrashLoop {
       std::string email;
       int64_t quantity = 0;
       int64_t now_ms = 0;
-      int64_t cart_id = 0;  // set by the first write's last run
+      orders::OrderSecrets secrets;  // made before the write, as the API does
+      int64_t cart_id = 0;           // set by the first write's last run
     };
     auto order = std::make_shared<Order>();
     order->email = "c" + std::to_string(round_) + "x" + std::to_string(i) + "@crash.test";
     order->quantity = Rand(1, 3);
     order->now_ms = NowMs();
+    order->secrets = orders::NewOrderSecrets(order->now_ms);
     log.orders.push_back(order->email);
     auto context = [order](storage::Tx& tx) {
-      return orders::OrderContext{tx.catalog(), tx.inventory(), tx.orders(), order->now_ms,
-                                  kHoldTtlMs, "crash"};
+      return orders::OrderContext{tx.catalog(),  tx.inventory(), tx.orders(),
+                                  order->now_ms, kHoldTtlMs,     "crash"};
     };
     auto checkout = [this, &log, order, context](Status added) {
       if (!added.ok()) return;
@@ -233,7 +241,7 @@ class CrashLoop {
           [order, context](storage::Tx& tx) {
             auto ctx = context(tx);
             orders::CheckoutRequest req;
-            req.secrets = orders::NewOrderSecrets(ctx.now_ms);
+            req.secrets = order->secrets;
             req.email = order->email;
             req.address = orders::Address{"C", "1 Jalan Crash", "", "KL", "50000", "MY", ""};
             return orders::Checkout(ctx, order->cart_id, req).status();
@@ -289,6 +297,8 @@ class CrashLoop {
     }
     db_.reset();
     refused_ += log.refused;
+    const std::string fired = fault_.FirstFault();
+    *fault += fired.empty() ? "; none fired" : "; fired: " + fired;
     fault_.PowerCut();
     if (std::string broken = Open(); !broken.empty()) return "reopen: " + broken;
     if (std::string broken = CheckAdjustments(log); !broken.empty()) return broken;
@@ -339,6 +349,34 @@ class CrashLoop {
         return "adjustment " + reference + " was acknowledged but is not in the ledger";
       }
     }
+    adjustments_acked_ += static_cast<int64_t>(log.acked_adjustments.size());
+    return "";
+  }
+
+  // What was checked after each round is still there: the ledger's adjustments are exactly
+  // those seen so far.
+  std::string CheckWholeLedger() {
+    std::multiset<std::string> references;
+    Status read = db_->Read([&](storage::Tx& tx) {
+      for (int64_t location : locations_) {
+        int64_t before = 0;
+        for (bool more = true; more;) {
+          std::vector<inventory::Movement> page =
+              tx.inventory().MovementsOf(kSku, location, before, kMovementsPerPage);
+          more = page.size() == static_cast<size_t>(kMovementsPerPage);
+          for (const inventory::Movement& m : page) {
+            before = m.id;
+            if (m.reason == inventory::MovementReason::kAdjustment) references.insert(m.reference);
+          }
+        }
+      }
+      return Status::Ok();
+    });
+    if (!read.ok()) return "read the ledger: " + read.message();
+    if (references != std::multiset<std::string>(ledger_.begin(), ledger_.end())) {
+      return "the ledger holds " + std::to_string(references.size()) + " adjustments, " +
+             std::to_string(ledger_.size()) + " were seen after the rounds";
+    }
     return "";
   }
 
@@ -388,8 +426,10 @@ class CrashLoop {
   std::unique_ptr<storage::Database> db_;
   std::vector<int64_t> locations_;
   int round_ = 0;
+  int rounds_run_ = 0;                           // passed all checks
   std::map<int64_t, int64_t> seen_movement_id_;  // per location: the ledger checked up to it
   std::set<std::string> ledger_;                 // every adjustment reference in the ledger
+  int64_t adjustments_acked_ = 0;
   int64_t orders_acked_ = 0;
   int64_t refused_ = 0;
 };
@@ -409,12 +449,12 @@ TEST(CrashTest, EveryAcknowledgedWriteSurvivesEveryPowerCutExactlyOnce) {
   const std::string broken = loop.Run(rounds);
   EXPECT_EQ(broken, "") << "replay with TANDEM_CRASH_SEED=" << seed;
   const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
-  std::printf("seed %llu: %d rounds in %.1f s; %lld adjustments and %lld orders acknowledged, "
-              "%lld writes refused, %lld faults\n",
-              static_cast<unsigned long long>(seed), rounds, seconds.count(),
-              static_cast<long long>(loop.acked_adjustments()),
-              static_cast<long long>(loop.acked_orders()), static_cast<long long>(loop.refused()),
-              static_cast<long long>(loop.faults()));
+  std::printf(
+      "seed %llu: %d of %d rounds in %.1f s; %lld adjustments and %lld orders acknowledged, "
+      "%lld writes refused, %lld faults\n",
+      static_cast<unsigned long long>(seed), loop.rounds_run(), rounds, seconds.count(),
+      static_cast<long long>(loop.acked_adjustments()), static_cast<long long>(loop.acked_orders()),
+      static_cast<long long>(loop.refused()), static_cast<long long>(loop.faults()));
 }
 
 // leveldb's bg_error_, PostgreSQL's panic: after a failed sync of the WAL nothing written since
@@ -431,10 +471,9 @@ TEST(CrashTest, AfterAFailedSyncEveryWriteIsRefusedAndNothingOfItApplied) {
   int64_t location = 0;
   auto adjust = [&location](const std::string& reference) {
     return [&location, reference](storage::Tx& tx) {
-      return inventory::Adjust(tx.inventory(),
-                               {kSku, location, 1, inventory::MovementReason::kAdjustment,
-                                reference},
-                               kStartMs)
+      return inventory::Adjust(
+                 tx.inventory(),
+                 {kSku, location, 1, inventory::MovementReason::kAdjustment, reference}, kStartMs)
           .status();
     };
   };
@@ -442,7 +481,8 @@ TEST(CrashTest, AfterAFailedSyncEveryWriteIsRefusedAndNothingOfItApplied) {
                   catalog::Product p;
                   p.name = "Crash test product";
                   p.variants.push_back({kSku, 0, {1000, "MYR"}, {}, "", true});
-                  TANDEM_RETURN_IF_ERROR(catalog::CreateProduct(tx.catalog(), p, kStartMs).status());
+                  TANDEM_RETURN_IF_ERROR(
+                      catalog::CreateProduct(tx.catalog(), p, kStartMs).status());
                   inventory::Location l;
                   l.code = kLocationCodes[0];
                   l.name = l.code;
