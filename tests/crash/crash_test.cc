@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,11 +29,13 @@
 #include <string>
 #include <vector>
 
+#include "tandem/api/api.h"
 #include "tandem/app/app.h"
 #include "tandem/catalog/catalog.h"
 #include "tandem/inventory/adjust.h"
 #include "tandem/orders/service.h"
 #include "tandem/storage/sqlite/sqlite_database.h"
+#include "testing/fake_clock.h"
 #include "testing/fault_vfs.h"
 #include "testing/temp_dir.h"
 
@@ -492,6 +495,23 @@ TEST(CrashTest, AfterAFailedSyncEveryWriteIsRefusedAndNothingOfItApplied) {
                 }).ok());
   ASSERT_TRUE(db->Write(adjust("kept")).ok());
   EXPECT_TRUE(db->Health().ok());
+  // The server's view: /readyz, and a shopper's write over the API.
+  testing::FakeClock clock;
+  api::ApiOptions api_options;
+  api_options.worker_threads = 2;
+  auto api = std::make_unique<api::Api>(*db, clock, api_options);
+  api->SetReady(true);
+  auto answer = [&api](const std::string& method, const std::string& path) {
+    api::Request request;
+    request.method = method;
+    request.path = path;
+    std::promise<api::Response> promise;
+    std::future<api::Response> future = promise.get_future();
+    api->Handle(request, [&promise](api::Response r) { promise.set_value(std::move(r)); });
+    return future.get();
+  };
+  EXPECT_EQ(answer("GET", "/readyz").status, 200);
+  EXPECT_EQ(answer("POST", "/api/v1/carts").status, 201);
 
   fault.FailSyncAfter(0);
   Status failed = db->Write(adjust("failed"));
@@ -502,6 +522,12 @@ TEST(CrashTest, AfterAFailedSyncEveryWriteIsRefusedAndNothingOfItApplied) {
     EXPECT_EQ(later.code(), Code::kUnavailable) << later.message();
   }
   EXPECT_FALSE(db->Health().ok());
+  api::Response ready = answer("GET", "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.log_detail.find("storage failed"), std::string::npos) << ready.log_detail;
+  api::Response cart = answer("POST", "/api/v1/carts");
+  EXPECT_EQ(cart.status, 503) << cart.body;
+  api.reset();
   auto references = [&db, &location] {
     std::set<std::string> out;
     EXPECT_TRUE(db->Read([&](storage::Tx& tx) {

@@ -283,11 +283,16 @@ class SqliteDatabase final : public Database {
       checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(kCheckpointEveryMs),
                               [this] { return checkpoint_due_ || checkpoint_stopping_; });
       checkpoint_due_ = false;
-      if (Failed()) continue;  // nothing is copied back from a WAL that may have lost frames
+      // Closing checkpoints anyway; nothing is copied back from a WAL that may have lost frames.
+      if (checkpoint_stopping_ || Failed()) continue;
       lock.unlock();
       int rc = sqlite3_wal_checkpoint_v2(checkpointer_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                          nullptr, nullptr);
-      if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+      if (IsStorageFailure(rc)) {
+        // A checkpoint syncs the WAL and the database file: a failure there is as fatal as one of
+        // the sync thread's.
+        Fail(std::string("checkpoint: ") + sqlite3_errstr(rc));
+      } else if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
         TANDEM_UNEXPECTED("wal checkpoint failed");
       }
       lock.lock();

@@ -17,7 +17,8 @@ namespace tandem::storage::sqlite {
 // rewritten at the commit, a commit's padding after an fsync) and every other operation on the
 // WAL file (read, sync, truncate, size, close) first writes out what was gathered. A failed
 // write fails the commit as before. The VFS passes everything on to the VFS named `below` (the
-// default VFS when null); one is registered per VFS below. Returns null when none can be.
+// default VFS when null); one is registered per VFS below, looked up by its name, and kept for
+// the process's life: the VFS below must stay registered as long. Returns null when none can be.
 const char* GatheringWalVfs(const char* below = nullptr);
 
 // The WAL file of `db`'s main database, as SQLite has it open; null before the connection first
@@ -25,9 +26,11 @@ const char* GatheringWalVfs(const char* below = nullptr);
 sqlite3_file* WalFileOf(sqlite3* db);
 
 // Makes what was written to the WAL file durable (xSync of the VFS below the gathering one, or
-// of the file itself). Safe on another thread than the one writing through `wal`'s connection:
+// of the file itself). Called on another thread than the one writing through `wal`'s connection:
 // what the writer has gathered and not written out is not touched (it belongs to a transaction
-// that has not committed). Returns an SQLite result code.
+// that has not committed), and the default VFS's xSync only syncs the descriptor (and, at the
+// file's first sync, its folder), which a concurrent pwrite does not disturb; a VFS below must
+// allow the same (the tests' fault VFS locks). Returns an SQLite result code.
 int SyncWalFile(sqlite3_file* wal);
 
 // Frames gathered but not written out belong to a transaction that did not commit: after a
