@@ -607,7 +607,19 @@ Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
     if (!options.durable) writer->ExecScript("PRAGMA synchronous=OFF");
     if (options.apply_migrations) ApplyMigrations(*writer);  // synchronous=FULL when durable
     // From here on the sync thread makes each batch durable (see Acknowledge), not the commit.
-    if (options.durable) writer->ExecScript("PRAGMA synchronous=NORMAL");
+    if (options.durable) {
+      writer->ExecScript("PRAGMA synchronous=NORMAL");
+      // The WAL may hold commits of a process that stopped before their sync (answered 503, or
+      // not at all): they are made durable before anyone reads them here, so that what a reader
+      // sees is never lost afterwards.
+      writer->ExecScript("PRAGMA user_version");  // a read: opens the WAL if there is one
+      if (sqlite3_file* wal = WalFileOf(writer->raw())) {
+        if (int rc = SyncWalFile(wal); rc != SQLITE_OK) {
+          return Status(Code::kUnavailable, std::string("sync of the WAL at open: ") +
+                                                sqlite3_errstr(rc));
+        }
+      }
+    }
     std::unique_ptr<Connection> checkpointer =
         Connection::Open(options.path, false, false, options.vfs);
     if (!options.durable) checkpointer->ExecScript("PRAGMA synchronous=OFF");
