@@ -165,9 +165,7 @@ class InventoryStore {
   virtual bool TryReserve(const std::string& sku, int64_t location_id, int64_t qty) = 0;
   // reserved -= qty, guarded by reserved >= qty.
   virtual bool TryUnreserve(const std::string& sku, int64_t location_id, int64_t qty) = 0;
-  // reserved -= qty and allocated += qty, guarded by reserved >= qty. The SQLite writer may
-  // make it later in its batch and answer true at once: a move the guard refuses then fails
-  // the batch, which runs again and answers false (storage/sqlite, Connection::Change).
+  // reserved -= qty and allocated += qty, guarded by reserved >= qty.
   virtual bool TryReservedToAllocated(const std::string& sku, int64_t location_id,
                                       int64_t qty) = 0;
   // allocated -= qty, guarded by allocated >= qty.
