@@ -1,7 +1,5 @@
 // Binding text: Exec binds it where it lies (no copy), Select copies it, because Select's rows
-// are read after its arguments may be gone. Inserts that wait (Connection::Insert): written many
-// to a statement with the ids given when they waited, before what must see them, and dropped by
-// a rollback.
+// are read after its arguments may be gone.
 #include "tandem/storage/sqlite/connection.h"
 
 #include <gtest/gtest.h>

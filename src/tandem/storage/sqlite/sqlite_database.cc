@@ -502,7 +502,7 @@ class SqliteDatabase final : public Database {
   }
 
   // The commit wrote the batch to the WAL without waiting for the disk (synchronous=NORMAL);
-  // the sync thread answers its kept jobs once an fdatasync that began after the commit returned
+  // the sync thread answers its kept jobs once a sync of the WAL that began after the commit returned
   // (its refused jobs before that sync), so the writer runs the next batch meanwhile and no thread
   // holds the write lock during a sync.
   void Acknowledge(Batch jobs, std::vector<Status> results) {

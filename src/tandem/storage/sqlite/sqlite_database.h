@@ -4,7 +4,7 @@
 // (group commit). One failing write does not fail the others: it changed nothing, or the batch
 // runs again with a savepoint per write (see RunBatch). Every caller is answered only after the
 // commit that holds its write is durable: the writer commits without waiting for the disk
-// (synchronous=NORMAL) and a sync thread answers a batch once an fdatasync of the WAL that began
+// (synchronous=NORMAL) and a sync thread answers a batch once a sync of the WAL that began
 // after its commit has returned; a refused write, which changed nothing, is answered when its
 // batch has committed, before that sync. So a refusal may rest on a kept write that is not yet
 // durable (a unit sold in the same batch): if that sync then fails, the kept write is answered
