@@ -139,11 +139,13 @@ class SqliteDatabase final : public Database {
     if (!Health().ok()) {
       // What the file holds after the failure is left for the next start to recover from the
       // WAL, as after a crash: no connection copies the WAL back while closing.
-      for (Connection* c : {writer_.get(), checkpointer_.get()}) {
-        sqlite3_db_config(c->raw(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-      }
+      auto no_checkpoint = [](Connection& c) {
+        sqlite3_db_config(c.raw(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+      };
+      no_checkpoint(*writer_);
+      no_checkpoint(*checkpointer_);
       std::lock_guard lock(readers_mu_);
-      for (auto& c : readers_) sqlite3_db_config(c->raw(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+      for (auto& c : readers_) no_checkpoint(*c);
     }
   }
 
@@ -502,9 +504,9 @@ class SqliteDatabase final : public Database {
   }
 
   // The commit wrote the batch to the WAL without waiting for the disk (synchronous=NORMAL);
-  // the sync thread answers its kept jobs once a sync of the WAL that began after the commit returned
-  // (its refused jobs before that sync), so the writer runs the next batch meanwhile and no thread
-  // holds the write lock during a sync.
+  // the sync thread answers its kept jobs once a sync of the WAL that began after the commit
+  // returned (its refused jobs before that sync), so the writer runs the next batch meanwhile and
+  // no thread holds the write lock during a sync.
   void Acknowledge(Batch jobs, std::vector<Status> results) {
     if (!durable_) {
       for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->done(results[i]);
