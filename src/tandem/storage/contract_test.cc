@@ -32,6 +32,7 @@
 #include "tandem/storage/database.h"
 #include "tandem/storage/sqlite/sqlite_database.h"
 #include "tandem/sync/sync.h"
+#include "testing/held_write.h"
 #include "testing/temp_dir.h"
 
 namespace tandem::storage {
@@ -68,48 +69,6 @@ void PrintTo(const Engine& engine, std::ostream* os) { *os << engine.name; }
 
 constexpr int64_t kNowMs = 1'800'000'000'000;  // 2027-01-15
 constexpr int kYear = 2027;
-
-// A write that holds its engine's writer (or one of its connections) until released, so that
-// the writes submitted meanwhile are waiting together when it lets go. Its state is shared with
-// the held write, which may run again or still be waking up after the test ends.
-class HeldWrite {
- public:
-  explicit HeldWrite(Database& db) : gate_(std::make_shared<Gate>()) {
-    db.WriteAsync(
-        [gate = gate_](Tx&) {
-          std::unique_lock lock(gate->mu);
-          gate->started = true;
-          gate->cv.notify_all();
-          gate->cv.wait(lock, [&] { return gate->released; });
-          return Status::Ok();
-        },
-        [](Status) {});
-    std::unique_lock lock(gate_->mu);
-    // Not started yet (an engine with more connections than one may never block on it): the
-    // writes submitted next are still submitted together.
-    gate_->cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return gate_->started; });
-  }
-  ~HeldWrite() { Release(); }
-  HeldWrite(const HeldWrite&) = delete;
-  HeldWrite& operator=(const HeldWrite&) = delete;
-
-  void Release() {
-    {
-      std::lock_guard lock(gate_->mu);
-      gate_->released = true;
-    }
-    gate_->cv.notify_all();
-  }
-
- private:
-  struct Gate {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool started = false;
-    bool released = false;
-  };
-  std::shared_ptr<Gate> gate_;
-};
 
 class StoreContract : public ::testing::TestWithParam<Engine> {
  private:
@@ -200,7 +159,7 @@ class StoreContract : public ::testing::TestWithParam<Engine> {
   std::vector<Status> WriteTogether(const std::vector<TxFunction>& fns) {
     auto answers = std::make_shared<Answers>(fns.size());
     {
-      HeldWrite held(*db_);
+      testing::HeldWrite held(*db_, [](Status) {}, std::chrono::milliseconds(100));
       for (size_t i = 0; i < fns.size(); ++i) {
         db_->WriteAsync(fns[i], [answers, i](Status s) { answers->Set(i, std::move(s)); });
       }
@@ -705,7 +664,7 @@ TEST_P(StoreContract, WritesSubmittedTogetherAreEachAnsweredOnceAndSeenAfterThei
   auto answers = std::make_shared<Answers>();
   auto refused = [](int i) { return i % 4 == 3; };
   {
-    HeldWrite held(*db_);
+    testing::HeldWrite held(*db_, [](Status) {}, std::chrono::milliseconds(100));
     for (int i = 0; i < kWrites; ++i) {
       db_->WriteAsync(
           [i, refused](Tx& tx) {

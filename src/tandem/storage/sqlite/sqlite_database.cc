@@ -512,10 +512,11 @@ class SqliteDatabase final : public Database {
       for (size_t i = 0; i < jobs.size(); ++i) jobs[i]->done(results[i]);
       return;
     }
-    sqlite3_file* wal = WalFileOf(writer_->raw());  // here: the writer's connection is ours
+    // Looked up once, on the writer's thread: the WAL stays open as long as the connection.
+    if (wal_ == nullptr) wal_ = WalFileOf(writer_->raw());
     {
       std::lock_guard lock(sync_mu_);
-      unsynced_.push_back({std::move(jobs), std::move(results), wal});
+      unsynced_.push_back({std::move(jobs), std::move(results), wal_});
     }
     sync_cv_.notify_one();
   }
@@ -572,6 +573,7 @@ class SqliteDatabase final : public Database {
   ReferenceCache cache_;                // the writer's, like writer_
   RecentOrders recent_orders_;          // the writer's, like writer_
   int64_t data_version_ = -1;           // the writer's PRAGMA data_version at its last batch
+  sqlite3_file* wal_ = nullptr;         // the writer's WAL file (WalFileOf), once it has one
   Mark batch_mark_;                     // when the open transaction began
   int guarded_batches_left_ = 0;        // batches still to run with a savepoint per job
   std::mutex mu_;

@@ -25,6 +25,7 @@
 #include "tandem/storage/sqlite/connection.h"
 #include "tandem/storage/sqlite/recent_orders.h"
 #include "tandem/storage/sqlite/stores.h"
+#include "testing/held_write.h"
 #include "testing/temp_dir.h"
 #include "testing/fake_clock.h"
 
@@ -32,42 +33,6 @@ namespace tandem::storage::sqlite {
 namespace {
 
 constexpr int64_t kTtlMs = 60'000;
-
-// Holds the writer thread inside a write until released, so that the writes queued meanwhile
-// wait together (and then run in one batch). Its state is shared with the held write, which may
-// still be waking up when the test ends.
-class HeldWriter {
- public:
-  HeldWriter(Database& db, WriteDone done) : gate_(std::make_shared<Gate>()) {
-    db.WriteAsync(
-        [gate = gate_](Tx&) {
-          gate->started = true;
-          std::unique_lock lock(gate->mu);
-          gate->cv.wait(lock, [&] { return gate->released; });
-          return Status::Ok();
-        },
-        std::move(done));
-    while (!gate_->started) std::this_thread::yield();
-  }
-  ~HeldWriter() { Release(); }
-
-  void Release() {
-    {
-      std::lock_guard lock(gate_->mu);
-      gate_->released = true;
-    }
-    gate_->cv.notify_all();
-  }
-
- private:
-  struct Gate {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool released = false;
-    std::atomic<bool> started{false};
-  };
-  std::shared_ptr<Gate> gate_;
-};
 
 class SqliteDatabaseTest : public ::testing::Test {
  protected:
@@ -80,7 +45,7 @@ class SqliteDatabaseTest : public ::testing::Test {
   // Queues `fns` behind a write that holds the writer until all of them are queued, so that
   // they run as one batch; returns their outcomes in order.
   std::vector<Status> RunAsOneBatch(const std::vector<TxFunction>& fns) {
-    HeldWriter held(*db_, [](Status) {});
+    testing::HeldWrite held(*db_, [](Status) {});
     std::vector<std::promise<Status>> outcomes(fns.size());
     for (size_t i = 0; i < fns.size(); ++i) {
       db_->WriteAsync(fns[i], [&outcomes, i](Status s) { outcomes[i].set_value(std::move(s)); });
@@ -640,7 +605,7 @@ std::vector<int> BatchSizes(Database& db, int waiting) {
       });
     });
   }
-  HeldWriter held(db, [](Status) {});
+  testing::HeldWrite held(db, [](Status) {});
   std::vector<std::promise<Status>> outcomes(fns.size());
   for (size_t i = 0; i < fns.size(); ++i) {
     db.WriteAsync(fns[i], [&outcomes, i](Status s) { outcomes[i].set_value(std::move(s)); });
@@ -681,7 +646,7 @@ TEST_F(SqliteDatabaseTest, AFullWriteQueueRefusesAtOnceAndTheRestComplete) {
       refused++;
     }
   };
-  HeldWriter held(*db_, count);  // the queue then fills
+  testing::HeldWrite held(*db_, count);  // the queue then fills
   const int extra = 10;
   for (size_t i = 0; i < kWriteQueueMax + extra; ++i) {
     db_->WriteAsync([](Tx& tx) {
@@ -714,7 +679,7 @@ TEST_F(SqliteDatabaseTest, ARefusedWriteIsAnsweredBeforeTheKeptWritesOfItsBatch)
       answers->cv.notify_all();
     };
   };
-  HeldWriter held(*db_, answer("held"));
+  testing::HeldWrite held(*db_, answer("held"));
   db_->WriteAsync([](Tx& tx) {
     tx.PutSetting("kept", "1");
     return Status::Ok();
