@@ -28,5 +28,7 @@ std::string HashToken(std::string_view token);
 // argon2id hash string, or empty on out-of-memory.
 std::string HashPassword(std::string_view password);
 bool VerifyPassword(std::string_view password, const std::string& hash);
+// Whether two secrets are equal, in time that does not depend on where they differ.
+bool SecretsEqual(std::string_view a, std::string_view b);
 
 }  // namespace tandem

@@ -33,6 +33,18 @@ inline constexpr int kSnapshotOrdersMax = 2000;   // open allocations listed in 
 inline constexpr int kSaleEventSkusMax = 1000;     // SKUs ring-fenced by one sale event
 inline constexpr int kSoldOutCartsMax = 1000;      // carts told at once that a SKU sold out
 
+// Payments and fulfilment.
+inline constexpr size_t kPaymentsPerOrderMax = 20;    // payments recorded for one order
+inline constexpr size_t kProofsPerPaymentMax = 10;    // proof files of one payment
+inline constexpr size_t kUploadBodyBytesMax = 10 * 1024 * 1024;  // a proof file's body (10 MiB)
+inline constexpr int64_t kUnpaidBankTransferSecondsDefault = 24 * 3600;
+inline constexpr int64_t kUnpaidCardSecondsDefault = 30 * 60;
+inline constexpr int64_t kPickupUncollectedSecondsDefault = 7 * 24 * 3600;
+inline constexpr int64_t kWebhookToleranceSeconds = 300;  // replay window of signed webhooks
+inline constexpr int kPickListOrdersMax = 200;        // orders in one pick list (a wave)
+inline constexpr int kExpirySweepBatchMax = 200;      // orders expired by one sweep
+inline constexpr size_t kHandoverCodeLength = 8;      // a pick-up's hand-over code
+
 inline constexpr int64_t kHoldTtlSecondsDefault = 15 * 60;
 inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;
 inline constexpr int64_t kRelatedOrderWindowSeconds = 30 * 60;

@@ -36,6 +36,9 @@ enum class Code {
   kMalformedRequest,     // malformed_request
   kLimitExceeded,        // limit_exceeded
   kHeadersTooLarge,      // headers_too_large
+  kWrongItem,            // wrong_item
+  kWrongCode,            // wrong_code
+  kUnsupportedFileType,  // unsupported_file_type
   kUnavailable,          // unavailable
   kInternal,             // internal_error
 };

@@ -103,7 +103,8 @@ struct TimelineEntry {
   std::string actor;  // "customer", "guest", "staff:<email>", "system"
   std::string from;   // empty for the first entry
   std::string to;
-  std::string note;
+  std::string note;         // internal: staff and the system's own notes, never shown publicly
+  std::string public_note;  // what the customer and the public tracking page may read
 };
 
 struct Totals {
@@ -184,10 +185,9 @@ class OrderStore {
   virtual void LinkOrders(int64_t a, int64_t b) = 0;
   // Marks `quantity` more units of an order line as unfulfillable.
   virtual void AddUnfulfillable(int64_t line_id, int64_t quantity) = 0;
-  // A verified payment record (SPEC I5: paid implies a verified payment).
-  virtual void InsertVerifiedPayment(int64_t order_id, PaymentMethod method, const Money& amount,
-                                     const std::string& verified_by, int64_t now_ms) = 0;
-  virtual bool HasVerifiedPayment(int64_t order_id) = 0;
+  // Minor units of the order's verified payments not given back (SPEC I5: paid means they cover
+  // the total; the payments module records them).
+  virtual int64_t VerifiedPaymentAmount(int64_t order_id) = 0;
 };
 
 }  // namespace tandem::orders

@@ -434,12 +434,12 @@ Result<Order> TransitionOrder(OrderContext& ctx, int64_t order_id, const Transit
   }
 
   inventory::Allocator allocator(ctx.inventory, ctx.now_ms);
-  if (req.to == OrderStatus::kPaid) {
-    ctx.orders.InsertVerifiedPayment(order->id, order->payment_method, order->totals.total,
-                                     ctx.actor, ctx.now_ms);
+  // I5: an order becomes paid only when verified payments cover its total (payments module).
+  if (req.to == OrderStatus::kPaid &&
+      ctx.orders.VerifiedPaymentAmount(order->id) < order->totals.total.amount) {
+    return Status(Code::kInvalidTransition,
+                  "an order is paid once verified payments cover its total; verify its payment");
   }
-  // I5: an order that was paid has a verified payment record.
-  if (order->status == OrderStatus::kPaid) TANDEM_CHECK(ctx.orders.HasVerifiedPayment(order->id));
   if (HoldsAllocation(order->status) && !HoldsAllocation(req.to)) {
     for (const auto& a : ctx.inventory.AllocationsOfOrder(order->id)) {
       if (!a.open) continue;
@@ -456,7 +456,8 @@ Result<Order> TransitionOrder(OrderContext& ctx, int64_t order_id, const Transit
   }
   ctx.orders.AppendTimeline(order->id, {ctx.now_ms, ctx.actor,
                                         std::string(StatusName(order->status)),
-                                        std::string(StatusName(req.to)), req.note});
+                                        std::string(StatusName(req.to)), req.note,
+                                        req.public_note});
   std::optional<Order> updated = ctx.orders.FindOrder(order_id);
   TANDEM_CHECK(updated.has_value());
   return std::move(*updated);

@@ -103,7 +103,8 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& requ
 
 struct TransitionRequest {
   OrderStatus to = OrderStatus::kProcessing;
-  std::string note;
+  std::string note;         // internal
+  std::string public_note;  // for the customer and the public tracking page
   std::string carrier;
   std::string tracking_number;
 };

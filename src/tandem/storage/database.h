@@ -40,9 +40,11 @@
 #include "tandem/base/result.h"
 #include "tandem/catalog/catalog.h"
 #include "tandem/customers/accounts.h"
+#include "tandem/fulfillment/shipments.h"
 #include "tandem/inventory/inventory.h"
 #include "tandem/notify/notify.h"
 #include "tandem/orders/order.h"
+#include "tandem/payments/payments.h"
 #include "tandem/sync/sync.h"
 
 namespace tandem::storage {
@@ -63,6 +65,8 @@ class Tx {
   virtual customers::AccountStore& accounts() = 0;
   virtual notify::NotifyStore& notify() = 0;
   virtual sync::SyncStore& sync() = 0;
+  virtual payments::PaymentStore& payments() = 0;
+  virtual fulfillment::FulfillmentStore& fulfillment() = 0;
 
   virtual std::optional<IdempotencyRecord> FindIdempotency(const std::string& key) = 0;
   // Inserts the record if no record has `key`; false (nothing changed) when one has.

@@ -373,8 +373,8 @@ constexpr Query kNextOrderSequence{"next_order_sequence",
     "INSERT INTO order_sequences (year, last) VALUES (?, 1) "
     "ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last"};
 constexpr Query kInsertTimeline{"insert_timeline",
-    "INSERT INTO order_timeline (order_id, at_ms, actor, from_status, to_status, note) "
-    "VALUES (?, ?, ?, ?, ?, ?)"};
+    "INSERT INTO order_timeline (order_id, at_ms, actor, from_status, to_status, note, "
+    "public_note) VALUES (?, ?, ?, ?, ?, ?, ?)"};
 constexpr Query kSelectOrder{"select_order",
     "SELECT id, number, tracking_code, access_token_hash, customer_id, channel, email, name, "
     "phone, status, payment_method, fulfillment_method, address, location_id, service, currency, "
@@ -389,8 +389,8 @@ constexpr Query kAddUnfulfillable{"add_unfulfillable",
     "UPDATE order_lines SET unfulfillable = unfulfillable + ?2 WHERE id = ?1 "
     "AND unfulfillable + ?2 <= quantity"};
 constexpr Query kSelectTimeline{"select_timeline",
-    "SELECT at_ms, actor, from_status, to_status, note FROM order_timeline WHERE order_id = ? "
-    "ORDER BY id"};
+    "SELECT at_ms, actor, from_status, to_status, note, public_note FROM order_timeline "
+    "WHERE order_id = ? ORDER BY id"};
 constexpr Query kSelectLinks{"select_order_links",
     "SELECT related_id FROM order_links WHERE order_id = ? ORDER BY related_id"};
 constexpr Query kUpdateStatus{"update_order_status",
@@ -410,11 +410,9 @@ constexpr Query kIsOrderOfEmailSince{"is_order_of_email_since",
     "SELECT 1 FROM orders WHERE id = ? AND email = ? AND created_ms >= ?"};
 constexpr Query kLinkOrders{"link_orders",
     "INSERT INTO order_links (order_id, related_id) VALUES (?, ?) ON CONFLICT DO NOTHING"};
-constexpr Query kInsertPayment{"insert_payment",
-    "INSERT INTO payments (order_id, method, amount, currency, status, verified_by, created_ms) "
-    "VALUES (?, ?, ?, ?, 'verified', ?, ?)"};
-constexpr Query kHasVerifiedPayment{"has_verified_payment",
-    "SELECT 1 FROM payments WHERE order_id = ? AND status = 'verified' LIMIT 1"};
+constexpr Query kVerifiedPaymentAmount{"verified_payment_amount",
+    "SELECT COALESCE(SUM(amount - refunded), 0) FROM payments "
+    "WHERE order_id = ? AND status IN ('verified', 'refunded')"};
 
 // ---- tx ----
 constexpr Query kSelectIdempotency{"select_idempotency",
@@ -1067,7 +1065,9 @@ std::optional<orders::Order> SqliteOrderStore::FindOrder(int64_t id) {
   }
   {
     Rows r = c_.Select(kSelectTimeline, id);
-    while (r.Next()) o.timeline.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4)});
+    while (r.Next()) {
+      o.timeline.push_back({r.Int(0), r.Text(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5)});
+    }
   }
   Rows r = c_.Select(kSelectLinks, id);
   while (r.Next()) o.related_order_ids.push_back(r.Int(0));
@@ -1092,7 +1092,7 @@ bool SqliteOrderStore::UpdateStatus(int64_t order_id, orders::OrderStatus from,
 }
 
 void SqliteOrderStore::AppendTimeline(int64_t order_id, const orders::TimelineEntry& e) {
-  c_.Exec(kInsertTimeline, order_id, e.at_ms, e.actor, e.from, e.to, e.note);
+  c_.Exec(kInsertTimeline, order_id, e.at_ms, e.actor, e.from, e.to, e.note, e.public_note);
 }
 
 std::vector<orders::Order> SqliteOrderStore::ListOrders(const orders::OrderFilter& f) {
@@ -1144,16 +1144,9 @@ void SqliteOrderStore::AddUnfulfillable(int64_t line_id, int64_t quantity) {
   TANDEM_CHECK(c_.Exec(kAddUnfulfillable, line_id, quantity) == 1);
 }
 
-void SqliteOrderStore::InsertVerifiedPayment(int64_t order_id, orders::PaymentMethod method,
-                                             const Money& amount, const std::string& verified_by,
-                                             int64_t now_ms) {
-  c_.Exec(kInsertPayment, order_id, std::string(orders::PaymentMethodName(method)), amount.amount,
-          amount.currency, verified_by, now_ms);
-}
-
-bool SqliteOrderStore::HasVerifiedPayment(int64_t order_id) {
-  Rows r = c_.Select(kHasVerifiedPayment, order_id);
-  return r.Next();
+int64_t SqliteOrderStore::VerifiedPaymentAmount(int64_t order_id) {
+  Rows r = c_.Select(kVerifiedPaymentAmount, order_id);
+  return r.Next() ? r.Int(0) : 0;
 }
 
 // ======== SqliteAccountStore ========

@@ -151,10 +151,7 @@ class SqliteOrderStore final : public orders::OrderStore {
                                        const std::string& email, int64_t since_ms) override;
   void LinkOrders(int64_t a, int64_t b) override;
   void AddUnfulfillable(int64_t line_id, int64_t quantity) override;
-  void InsertVerifiedPayment(int64_t order_id, orders::PaymentMethod method,
-                             const Money& amount, const std::string& verified_by,
-                             int64_t now_ms) override;
-  bool HasVerifiedPayment(int64_t order_id) override;
+  int64_t VerifiedPaymentAmount(int64_t order_id) override;
 
  private:
   Connection& c_;
@@ -216,6 +213,61 @@ class SqliteSyncStore final : public sync::SyncStore {
   Connection& c_;
 };
 
+class SqlitePaymentStore final : public payments::PaymentStore {
+ public:
+  explicit SqlitePaymentStore(Connection& c) : c_(c) {}
+  int64_t InsertPayment(const payments::Payment& payment) override;
+  std::optional<payments::Payment> FindPayment(int64_t id) override;
+  std::optional<payments::Payment> FindPaymentBySession(const std::string& session) override;
+  std::vector<payments::Payment> PaymentsOfOrder(int64_t order_id) override;
+  bool TryDecide(int64_t id, std::initializer_list<payments::PaymentState> from,
+                 payments::PaymentState to, const std::string& decided_by,
+                 const std::string& reason, const std::string& provider_payment,
+                 int64_t now_ms) override;
+  int64_t InsertProof(const payments::Proof& proof) override;
+  bool TryAddRefunded(int64_t payment_id, int64_t amount, int64_t now_ms) override;
+  int64_t InsertRefund(const payments::Refund& refund) override;
+  std::vector<payments::Refund> RefundsOfOrder(int64_t order_id) override;
+  bool TryRecordProviderEvent(const std::string& event_id, const std::string& type,
+                              int64_t now_ms) override;
+  int64_t NextDocumentSequence(payments::DocumentKind kind, int year) override;
+  int64_t InsertInvoice(const payments::Invoice& invoice) override;
+  std::vector<payments::Invoice> InvoicesOfOrder(int64_t order_id) override;
+  std::vector<int64_t> UnpaidOrdersBefore(orders::PaymentMethod method, int64_t before_ms,
+                                          int limit) override;
+
+ private:
+  void AddProofs(payments::Payment& payment);
+  Connection& c_;
+};
+
+class SqliteFulfillmentStore final : public fulfillment::FulfillmentStore {
+ public:
+  explicit SqliteFulfillmentStore(Connection& c) : c_(c) {}
+  int64_t EnsureShipment(int64_t order_id, int64_t location_id, int64_t now_ms) override;
+  std::optional<fulfillment::Shipment> FindShipment(int64_t id) override;
+  std::vector<fulfillment::Shipment> ShipmentsOfOrder(int64_t order_id) override;
+  std::vector<fulfillment::Shipment> ShipmentsAt(int64_t location_id,
+                                                 fulfillment::ShipmentStatus status,
+                                                 int limit) override;
+  std::optional<fulfillment::Shipment> FindShipmentByTracking(
+      const std::string& tracking_number) override;
+  bool TryMove(int64_t id, fulfillment::ShipmentStatus from, fulfillment::ShipmentStatus to,
+               const std::string& carrier, const std::string& service,
+               const std::string& tracking_number, int64_t now_ms) override;
+  void SetHandoverCode(int64_t id, const std::string& code, int64_t ready_ms) override;
+  std::map<std::string, int64_t> Scans(int64_t shipment_id) override;
+  bool TryScan(int64_t shipment_id, const std::string& sku, int64_t allocated) override;
+  bool TryRecordEvent(int64_t shipment_id, const fulfillment::ShipmentEvent& event) override;
+  std::vector<fulfillment::ShipmentEvent> EventsOf(int64_t shipment_id) override;
+  std::optional<std::string> SkuOfBarcode(const std::string& barcode) override;
+  std::string BarcodeOf(const std::string& sku) override;
+  std::vector<int64_t> UncollectedPickups(int64_t before_ms, int limit) override;
+
+ private:
+  Connection& c_;
+};
+
 class SqliteTx final : public Tx {
  public:
   explicit SqliteTx(Connection& c, const WriterMemory& memory = {})
@@ -225,13 +277,17 @@ class SqliteTx final : public Tx {
         orders_(c, memory),
         accounts_(c),
         notify_(c),
-        sync_(c) {}
+        sync_(c),
+        payments_(c),
+        fulfillment_(c) {}
   catalog::CatalogStore& catalog() override { return catalog_; }
   inventory::InventoryStore& inventory() override { return inventory_; }
   orders::OrderStore& orders() override { return orders_; }
   customers::AccountStore& accounts() override { return accounts_; }
   notify::NotifyStore& notify() override { return notify_; }
   sync::SyncStore& sync() override { return sync_; }
+  payments::PaymentStore& payments() override { return payments_; }
+  fulfillment::FulfillmentStore& fulfillment() override { return fulfillment_; }
   std::optional<IdempotencyRecord> FindIdempotency(const std::string& key) override;
   bool TrySaveIdempotency(const std::string& key, const IdempotencyRecord& record,
                           int64_t now_ms) override;
@@ -246,6 +302,8 @@ class SqliteTx final : public Tx {
   SqliteAccountStore accounts_;
   SqliteNotifyStore notify_;
   SqliteSyncStore sync_;
+  SqlitePaymentStore payments_;
+  SqliteFulfillmentStore fulfillment_;
 };
 
 }  // namespace tandem::storage::sqlite
