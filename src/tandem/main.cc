@@ -132,6 +132,34 @@ int main(int argc, char** argv) {
                  "A store whose tills uploaded nothing for this long is shown stale")
       ->envname("TANDEM_STALE_AFTER_SECONDS")
       ->check(CLI::Range(int64_t{10}, int64_t{7 * 24 * 3600}));
+  app.add_option("--public-url", config.public_url,
+                 "The shop's address for links in messages (default: http://LISTEN)");
+  app.add_option("--card-provider-url", config.card_provider_url,
+                 "Card payments: Stripe's API (https://api.stripe.com) or the simulator's URL")
+      ->envname("TANDEM_CARD_PROVIDER_URL");
+  app.add_option("--card-secret-key", config.card_secret_key, "The card provider's secret key")
+      ->envname("TANDEM_CARD_SECRET_KEY");
+  app.add_option("--card-webhook-secret", config.card_webhook_secret,
+                 "Secret that signs the card provider's webhooks (whsec_...)")
+      ->envname("TANDEM_CARD_WEBHOOK_SECRET");
+  app.add_option("--carrier-webhook-secret", config.carrier_webhook_secret,
+                 "Secret that signs the carriers' tracking updates")
+      ->envname("TANDEM_CARRIER_WEBHOOK_SECRET");
+  app.add_option("--unpaid-bank-transfer-seconds", config.unpaid_bank_transfer_seconds,
+                 "A bank-transfer order unpaid this long is cancelled")
+      ->check(CLI::Range(int64_t{1}, int64_t{90} * 24 * 3600));
+  app.add_option("--unpaid-card-seconds", config.unpaid_card_seconds,
+                 "A card order unpaid this long is cancelled")
+      ->check(CLI::Range(int64_t{1}, int64_t{7} * 24 * 3600));
+  app.add_option("--pickup-uncollected-seconds", config.pickup_uncollected_seconds,
+                 "A pick-up not collected this long after it is ready goes back to stock")
+      ->check(CLI::Range(int64_t{1}, int64_t{90} * 24 * 3600));
+  app.add_option("--expiry-sweep-ms", config.expiry_sweep_ms,
+                 "How often unpaid orders and uncollected pick-ups are expired")
+      ->check(CLI::Range(int64_t{10}, int64_t{3600} * 1000));
+  app.add_option("--tax-rate-bp", config.tax_rate_bp,
+                 "Tax contained in prices, in basis points (600 = 6 %), printed on invoices")
+      ->check(CLI::Range(0, 10000));
   app.add_option("--log-level", config.log_level, "trace, debug, info, warn, error")
       ->envname("TANDEM_LOG_LEVEL");
   app.fallthrough();

@@ -20,6 +20,7 @@ Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
   AddOrderRoutes(router_, ctx_);
   AddSyncRoutes(router_, ctx_);
   AddEventRoutes(router_, ctx_);
+  AddFulfillmentRoutes(router_, ctx_);
   router_.AddAsync("GET", "/healthz", [](Request&, Respond respond) {
     respond(JsonResponse(200, Json{{"status", "ok"}}));
   });

@@ -15,6 +15,8 @@
 #include "tandem/base/limits.h"
 #include "tandem/customers/accounts.h"
 #include "tandem/orders/service.h"
+#include "tandem/payments/payments.h"
+#include "tandem/payments/provider.h"
 #include "tandem/storage/database.h"
 
 namespace tandem::api {
@@ -26,6 +28,12 @@ struct ApiOptions {
   int64_t stale_after_ms = 15 * 60 * 1000;  // a store with a till is stale past this silence
   int worker_threads = kWorkerThreadsDefault;  // run the handlers that block (see WorkerPool)
   size_t queued_requests_max = kQueuedRequestsMax;  // waiting for a worker; past it: 503
+  std::string data_dir = "./data";  // payment proofs are kept in <data_dir>/proofs
+  std::string public_url = "http://127.0.0.1:8080";  // the shop's address, for links
+  payments::SellerSettings seller;
+  payments::CardProvider* card = nullptr;  // card payments; none: refused with 503
+  std::string payment_webhook_secret;      // signs the card provider's webhooks
+  std::string carrier_webhook_secret;      // signs the carriers' tracking updates
 };
 
 struct ApiContext {

@@ -29,7 +29,6 @@ const char* TitleOf(Code code) {
     case Code::kHeadersTooLarge: return "Request headers too large";
     case Code::kWrongItem: return "Not an item of this shipment";
     case Code::kWrongCode: return "Wrong code";
-    case Code::kUnsupportedFileType: return "The file is not a PDF, JPEG or PNG, or is damaged";
     case Code::kUnavailable: return "Temporarily unavailable";
     case Code::kInternal: return "Internal error";
   }
@@ -62,7 +61,6 @@ int HttpStatusOf(Code code) {
     case Code::kHeadersTooLarge: return 431;
     case Code::kWrongItem: return 409;
     case Code::kWrongCode: return 409;
-    case Code::kUnsupportedFileType: return 415;
     case Code::kUnavailable: return 503;
     case Code::kInternal: return 500;
   }

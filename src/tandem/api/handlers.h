@@ -14,5 +14,9 @@ void AddCartRoutes(Router& router, ApiContext& ctx);
 void AddOrderRoutes(Router& router, ApiContext& ctx);
 void AddSyncRoutes(Router& router, ApiContext& ctx);
 void AddEventRoutes(Router& router, ApiContext& ctx);
+void AddFulfillmentRoutes(Router& router, ApiContext& ctx);
+// Opens the shipments of an order that staff moved to processing (cash on delivery), in `tx`.
+Status OpenShipmentsOf(ApiContext& ctx, storage::Tx& tx, const std::string& actor,
+                       const orders::Order& order);
 
 }  // namespace tandem::api

@@ -300,6 +300,7 @@ Response PostTransition(ApiContext& ctx, Request& req) {
   t.note = f.OptStr("note", kTextLongBytesMax).value_or("");
   t.carrier = f.OptStr("carrier", kTextShortBytesMax).value_or("");
   t.tracking_number = f.OptStr("tracking_number", kTextShortBytesMax).value_or("");
+  t.public_note = f.OptStr("customer_message", kTextLongBytesMax).value_or("");
   if (!f.ok()) return Problem(f.status());
   auto status = orders::ParseStatus(to);
   if (!status) return Problem(Status(Code::kInvalidArgument, "to is not a known status"));
@@ -312,6 +313,9 @@ Response PostTransition(ApiContext& ctx, Request& req) {
     orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
     Result<orders::Order> order = orders::TransitionOrder(octx, *id, t);
     if (!order.ok()) return order.status();
+    if (order->status == orders::OrderStatus::kProcessing) {
+      TANDEM_RETURN_IF_ERROR(OpenShipmentsOf(ctx, tx, who->actor(), *order));
+    }
     return OrderRender(std::move(order.value()), true);
   });
 }

@@ -93,8 +93,30 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(kRequestHeaderBytesMax));
     parser_->body_limit(kRequestBodyBytesMax);
     BeginIo();
+    http::async_read_header(socket_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  // The head is read: an upload route may take a larger body (kUploadBodyBytesMax), every other
+  // route kRequestBodyBytesMax. Then the body.
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (closed_) return;  // timed out
+    if (ec || parser_->is_done()) return OnRead(ec, 0);
+    if (IsUploadTarget(parser_->get().target())) {
+      body_limit_ = kUploadBodyBytesMax;
+      parser_->body_limit(kUploadBodyBytesMax);
+    } else {
+      body_limit_ = kRequestBodyBytesMax;
+    }
     http::async_read(socket_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  static bool IsUploadTarget(beast::string_view target) {
+    constexpr beast::string_view kSuffix = "/proofs";
+    size_t query = target.find('?');
+    if (query != beast::string_view::npos) target = target.substr(0, query);
+    return target.starts_with("/api/v1/orders/") && target.ends_with(kSuffix);
   }
 
   // Reading a request, and writing its answer, must each end within ServerOptions'
@@ -134,7 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string request_id = shared_.NextRequestId();
     if (ec == http::error::body_limit) {
       return SendError(Status(Code::kPayloadTooLarge, "the body is larger than " +
-                                                          std::to_string(kRequestBodyBytesMax) +
+                                                          std::to_string(body_limit_) +
                                                           " bytes"),
                        request_id);
     }
@@ -217,6 +239,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool io_pending_ = false;
   bool watchdog_armed_ = false;
   bool closed_ = false;
+  size_t body_limit_ = kRequestBodyBytesMax;  // of the request being read
   Shared& shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

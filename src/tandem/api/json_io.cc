@@ -318,16 +318,21 @@ void WriteOptionalString(JsonWriter& w, std::string_view key, std::string_view v
   }
 }
 
+// Staff see every entry with who made it and its internal note. Everyone else (the customer, the
+// public tracking page) sees the moves between statuses and what was written for them: never an
+// internal note, a person's name or a store's code.
 void WriteTimeline(JsonWriter& w, const std::vector<orders::TimelineEntry>& timeline,
-                   bool with_actor) {
+                   bool for_staff) {
   w.Key("timeline").BeginArray();
   for (const auto& e : timeline) {
+    if (!for_staff && e.to.empty() && e.public_note.empty()) continue;
     w.BeginObject();
     w.Key("at").String(FormatTimestamp(e.at_ms));
-    if (with_actor) w.Key("actor").String(e.actor);
+    if (for_staff) w.Key("actor").String(e.actor);
     WriteOptionalString(w, "from", e.from);
-    w.Key("to").String(e.to);
-    w.Key("note").String(e.note);
+    WriteOptionalString(w, "to", e.to);
+    if (for_staff) w.Key("note").String(e.note);
+    w.Key("message").String(e.public_note);
     w.EndObject();
   }
   w.EndArray();

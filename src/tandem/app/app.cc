@@ -14,6 +14,7 @@
 #include "tandem/base/crypto.h"
 #include "tandem/base/limits.h"
 #include "tandem/inventory/allocator.h"
+#include "tandem/providers/stripe_client.h"
 #include "tandem/storage/sqlite/sqlite_database.h"
 
 namespace tandem::app {
@@ -73,6 +74,24 @@ Result<int> SweepExpiredHolds(storage::Database& db, const Clock& clock) {
   return released;
 }
 
+Result<int> SweepExpiredOrders(storage::Database& db, const Clock& clock, const Config& config) {
+  int expired = 0;
+  Status s = db.Write([&](storage::Tx& tx) {
+    orders::OrderContext octx{tx.catalog(), tx.inventory(), tx.orders(), clock.NowMs(), 0,
+                              "system", {}};
+    payments::PaymentContext pay{octx, tx.payments(), tx.notify(), {}, {}};
+    fulfillment::FulfillmentContext ful{pay, tx.fulfillment()};
+    expired = payments::ExpireUnpaidOrders(pay, config.unpaid_bank_transfer_seconds * 1000,
+                                           config.unpaid_card_seconds * 1000,
+                                           kExpirySweepBatchMax);
+    expired += fulfillment::ExpireUncollected(ful, config.pickup_uncollected_seconds * 1000,
+                                              kExpirySweepBatchMax);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return expired;
+}
+
 int Serve(const Config& config) {
   size_t colon = config.listen.rfind(':');
   int port = colon == std::string::npos ? -1 : std::atoi(config.listen.c_str() + colon + 1);
@@ -91,6 +110,17 @@ int Serve(const Config& config) {
   options.stale_after_ms = config.stale_after_seconds * 1000;
   options.worker_threads = config.threads > 0 ? config.threads : kWorkerThreadsDefault;
   options.queued_requests_max = static_cast<size_t>(config.max_queued_requests);
+  options.data_dir = config.data_dir;
+  options.public_url = config.public_url.empty() ? "http://" + config.listen : config.public_url;
+  options.seller.tax_rate_bp = config.tax_rate_bp;
+  options.payment_webhook_secret = config.card_webhook_secret;
+  options.carrier_webhook_secret = config.carrier_webhook_secret;
+  std::unique_ptr<providers::StripeClient> card;
+  if (!config.card_provider_url.empty()) {
+    card = std::make_unique<providers::StripeClient>(
+        providers::StripeConfig{config.card_provider_url, config.card_secret_key});
+    options.card = card.get();
+  }
   api::Api api(**db, clock, options);
   api::ServerOptions server_options;
   server_options.host = config.listen.substr(0, colon);
@@ -117,6 +147,14 @@ int Serve(const Config& config) {
       spdlog::warn("hold sweep failed: {}", released.status().message());
     } else if (*released > 0) {
       spdlog::info("released {} expired hold(s)", *released);
+    }
+  });
+  Ticker expirer(config.expiry_sweep_ms, [&] {
+    Result<int> expired = SweepExpiredOrders(**db, clock, config);
+    if (!expired.ok()) {
+      spdlog::warn("order expiry sweep failed: {}", expired.status().message());
+    } else if (*expired > 0) {
+      spdlog::info("expired {} unpaid order(s) or uncollected pick-up(s)", *expired);
     }
   });
   Ticker checker(config.check_interval_seconds * 1000, [&] {

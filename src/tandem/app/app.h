@@ -30,6 +30,17 @@ struct Config {
   int64_t check_interval_seconds = 300;  // the server runs `tandem check` this often
   int64_t stale_after_seconds = 900;     // a store whose tills were silent this long is stale
   std::string log_level = "info";
+  // After "order placed".
+  std::string public_url;  // the shop's address for links; empty: http://<listen>
+  std::string card_provider_url;  // Stripe's API or the simulator; empty: no card payments
+  std::string card_secret_key;
+  std::string card_webhook_secret;
+  std::string carrier_webhook_secret;
+  int64_t unpaid_bank_transfer_seconds = kUnpaidBankTransferSecondsDefault;
+  int64_t unpaid_card_seconds = kUnpaidCardSecondsDefault;
+  int64_t pickup_uncollected_seconds = kPickupUncollectedSecondsDefault;
+  int64_t expiry_sweep_ms = 60'000;  // how often unpaid orders and uncollected pick-ups expire
+  int tax_rate_bp = 600;
 };
 
 // data_dir/tandem.db
@@ -58,5 +69,8 @@ Result<int> CheckInventory(storage::Database& db, std::string* report);
 
 // Releases expired holds; returns how many. Run periodically by the server.
 Result<int> SweepExpiredHolds(storage::Database& db, const Clock& clock);
+// Cancels unpaid bank-transfer and card orders and uncollected pick-ups past their time (their
+// stock goes back); returns how many.
+Result<int> SweepExpiredOrders(storage::Database& db, const Clock& clock, const Config& config);
 
 }  // namespace tandem::app

@@ -51,7 +51,6 @@ std::string_view CodeName(Code code) {
     case Code::kHeadersTooLarge: return "headers_too_large";
     case Code::kWrongItem: return "wrong_item";
     case Code::kWrongCode: return "wrong_code";
-    case Code::kUnsupportedFileType: return "unsupported_file_type";
     case Code::kUnavailable: return "unavailable";
     case Code::kInternal: return "internal_error";
   }

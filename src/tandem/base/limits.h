@@ -44,6 +44,7 @@ inline constexpr int64_t kWebhookToleranceSeconds = 300;  // replay window of si
 inline constexpr int kPickListOrdersMax = 200;        // orders in one pick list (a wave)
 inline constexpr int kExpirySweepBatchMax = 200;      // orders expired by one sweep
 inline constexpr size_t kHandoverCodeLength = 8;      // a pick-up's hand-over code
+inline constexpr int64_t kCardSessionSeconds = 30 * 60;  // a hosted card page stays open
 
 inline constexpr int64_t kHoldTtlSecondsDefault = 15 * 60;
 inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;

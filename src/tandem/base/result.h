@@ -38,7 +38,6 @@ enum class Code {
   kHeadersTooLarge,      // headers_too_large
   kWrongItem,            // wrong_item
   kWrongCode,            // wrong_code
-  kUnsupportedFileType,  // unsupported_file_type
   kUnavailable,          // unavailable
   kInternal,             // internal_error
 };

@@ -168,9 +168,18 @@ Result<Order> VerifyPayment(PaymentContext& ctx, int64_t payment_id,
   if (!payment.ok()) return payment.status();
   Result<Order> order = LoadOrder(ctx, payment->order_id);
   if (!order.ok()) return order.status();
-  if (!ctx.store.TryDecide(payment_id, {PaymentState::kPending, PaymentState::kSubmitted},
-                           PaymentState::kVerified, ctx.order.actor, "", provider_payment,
-                           ctx.order.now_ms)) {
+  // The provider's word that the money arrived outranks an earlier expiry it reported late.
+  bool decided =
+      provider_payment.empty()
+          ? ctx.store.TryDecide(payment_id, {PaymentState::kPending, PaymentState::kSubmitted},
+                                PaymentState::kVerified, ctx.order.actor, "", "",
+                                ctx.order.now_ms)
+          : ctx.store.TryDecide(payment_id,
+                                {PaymentState::kPending, PaymentState::kSubmitted,
+                                 PaymentState::kRejected},
+                                PaymentState::kVerified, ctx.order.actor, "", provider_payment,
+                                ctx.order.now_ms);
+  if (!decided) {
     return Status(Code::kInvalidTransition,
                   "the payment is " + std::string(StateName(payment->state)) +
                       "; only a pending or submitted payment can be verified");
@@ -181,6 +190,18 @@ Result<Order> VerifyPayment(PaymentContext& ctx, int64_t payment_id,
                       std::string(orders::PaymentMethodName(payment->method)) + ", " +
                       Amount(payment->amount.amount, payment->amount.currency) + ")",
                   "Payment received"});
+  if (order->status == OrderStatus::kCancelled || order->status == OrderStatus::kRefunded) {
+    // Money for an order that no longer stands: a person gives it back.
+    notify::ContactTask task;
+    task.order_id = order->id;
+    task.reason = "payment_after_cancellation";
+    task.detail = "payment " + std::to_string(payment_id) + " of " +
+                  Amount(payment->amount.amount, payment->amount.currency) +
+                  " arrived after the order was " +
+                  std::string(orders::StatusName(order->status)) + "; refund it";
+    task.created_ms = ctx.order.now_ms;
+    ctx.notify.InsertContactTask(task);
+  }
   int64_t verified = ctx.order.orders.VerifiedPaymentAmount(order->id);
   bool covered = verified >= order->totals.total.amount;
   if (covered && order->status == OrderStatus::kPendingPayment) {

@@ -157,8 +157,10 @@ Result<Money> AmountDue(PaymentContext& ctx, int64_t order_id);
 // kInvalidTransition for a payment already decided; kConflict past kProofsPerPaymentMax.
 Result<Proof> AttachProof(PaymentContext& ctx, int64_t payment_id, Proof proof);
 
-// Verifies a payment (staff, or the provider for a card). When verified payments then cover the
-// total, the order becomes paid, its invoice is issued and the customer told. Returns the order.
+// Verifies a payment (staff, or the provider for a card: `provider_payment` is its payment id, and
+// a payment the provider reported expired earlier is verified all the same, since the money
+// arrived). When verified payments then cover the total, the order becomes paid, its invoice is
+// issued, `on_paid` runs and the customer is told. Returns the order.
 Result<orders::Order> VerifyPayment(PaymentContext& ctx, int64_t payment_id,
                                     const std::string& provider_payment = "");
 // Rejects a payment with a reason (required); the customer is told why.
