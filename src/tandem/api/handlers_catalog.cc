@@ -3,6 +3,7 @@
 #include "tandem/api/errors.h"
 #include "tandem/api/handlers.h"
 #include "tandem/base/limits.h"
+#include "tandem/catalog/barcode.h"
 #include "tandem/inventory/allocator.h"
 
 namespace tandem::api {
@@ -32,7 +33,13 @@ Result<catalog::Variant> ReadVariant(const Json& j, const std::string& prefix) {
   }
   v.image_url = f.OptStr("image_url", 2000).value_or("");
   v.active = f.Bool("active", true);
+  v.barcode = f.OptStr("barcode", 13).value_or("");
+  v.weight_grams = f.OptInt("weight_grams", 0, kVariantWeightGramsMax).value_or(0);
   if (!f.ok()) return f.status();
+  if (!v.barcode.empty() && !catalog::ValidEan13(v.barcode)) {
+    return Status(Code::kInvalidArgument,
+                  prefix + ".barcode must be 13 digits with a valid EAN-13 check digit");
+  }
   return v;
 }
 

@@ -188,7 +188,9 @@ Json ProductJson(const catalog::Product& p,
     Json jv{{"sku", v.sku},
             {"price", MoneyJson(v.price)},
             {"options", options},
-            {"image_url", v.image_url}};
+            {"image_url", v.image_url},
+            {"barcode", v.barcode},
+            {"weight_grams", v.weight_grams}};
     auto it = availability.find(v.sku);
     if (it != availability.end()) {
       jv["available_online"] = it->second.online;

@@ -14,6 +14,7 @@ inline constexpr int kRequestSecondsMax = 30;
 inline constexpr int kCartLinesMax = 100;          // distinct SKUs in one cart / order
 inline constexpr int64_t kLineQuantityMax = 999;   // units of one SKU in one line
 inline constexpr int kProductVariantsMax = 100;
+inline constexpr int64_t kVariantWeightGramsMax = 1'000'000;  // 1 tonne
 inline constexpr int64_t kPriceAmountMax = 100'000'000'00;  // minor units
 inline constexpr int64_t kStockDeltaMax = 1'000'000;        // per adjustment
 inline constexpr size_t kTextShortBytesMax = 200;            // names, e-mail, codes

@@ -28,6 +28,8 @@ struct Variant {
   std::vector<Option> options;
   std::string image_url;  // a link into the picture catalogue, never the picture itself
   bool active = true;
+  std::string barcode;    // GTIN/EAN-13 (check digit valid), scanned when packing; may be empty
+  int64_t weight_grams = 0;
   bool operator==(const Variant&) const = default;
 };
 

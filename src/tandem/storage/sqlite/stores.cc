@@ -22,20 +22,23 @@ constexpr Query kUpdateProduct{"update_product",
     "updated_ms = ?6 WHERE id = ?1"};
 constexpr Query kUpsertVariant{"upsert_variant",
     "INSERT INTO variants (sku, product_id, price_amount, currency, options, image_url, active, "
-    "position) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (sku) DO UPDATE SET "
-    "price_amount = ?3, currency = ?4, options = ?5, image_url = ?6, active = ?7, position = ?8 "
+    "position, barcode, weight_grams) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ON CONFLICT (sku) DO UPDATE SET price_amount = ?3, currency = ?4, options = ?5, "
+    "image_url = ?6, active = ?7, position = ?8, barcode = ?9, weight_grams = ?10 "
     "WHERE product_id = ?2"};
 constexpr Query kSelectProduct{"select_product",
     "SELECT id, name, description, category, active, created_ms, updated_ms FROM products "
     "WHERE id = ?"};
 constexpr Query kSelectVariantWithProduct{"select_variant_with_product",
     "SELECT v.sku, v.product_id, v.price_amount, v.currency, v.options, v.image_url, v.active, "
-    "p.name, p.active FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ?"};
+    "v.barcode, v.weight_grams, p.name, p.active FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ?"};
 constexpr Query kSelectVariantsOfProduct{"select_variants_of_product",
-    "SELECT sku, product_id, price_amount, currency, options, image_url, active FROM variants "
+    "SELECT sku, product_id, price_amount, currency, options, image_url, active, barcode, "
+    "weight_grams FROM variants "
     "WHERE product_id = ? ORDER BY position, sku"};
 constexpr Query kSelectVariant{"select_variant",
-    "SELECT sku, product_id, price_amount, currency, options, image_url, active FROM variants "
+    "SELECT sku, product_id, price_amount, currency, options, image_url, active, barcode, "
+    "weight_grams FROM variants "
     "WHERE sku = ?"};
 constexpr Query kDeleteSearchRow{"delete_search_row", "DELETE FROM product_search WHERE rowid = ?"};
 constexpr Query kInsertSearchRow{"insert_search_row",
@@ -72,6 +75,8 @@ catalog::Variant ReadVariant(const Rows& r) {
   v.options = OptionsFromJson(r.Text(4));
   v.image_url = r.Text(5);
   v.active = r.Int(6) != 0;
+  v.barcode = r.Text(7);
+  v.weight_grams = r.Int(8);
   return v;
 }
 
@@ -488,7 +493,8 @@ void SqliteCatalogStore::UpsertVariants(const catalog::Product& p) {
   for (const catalog::Variant& v : p.variants) {
     // The WHERE of the upsert refuses to take over another product's SKU.
     TANDEM_CHECK(c_.Exec(kUpsertVariant, v.sku, p.id, v.price.amount, v.price.currency,
-                         OptionsToJson(v.options), v.image_url, v.active, position++) == 1);
+                         OptionsToJson(v.options), v.image_url, v.active, position++, v.barcode,
+                         v.weight_grams) == 1);
   }
 }
 
@@ -535,7 +541,7 @@ std::optional<catalog::VariantWithProduct> SqliteCatalogStore::FindVariantWithPr
   std::optional<catalog::VariantWithProduct> found;
   {
     Rows r = c_.Select(kSelectVariantWithProduct, sku);
-    if (r.Next()) found = catalog::VariantWithProduct{ReadVariant(r), r.Text(7), r.Int(8) != 0};
+    if (r.Next()) found = catalog::VariantWithProduct{ReadVariant(r), r.Text(9), r.Int(10) != 0};
   }
   if (cache_) {
     if (cache_->variants.size() >= ReferenceCache::kVariantsMax) cache_->variants.clear();
