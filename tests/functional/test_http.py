@@ -26,6 +26,17 @@ ROUTES = [
     "GET /api/v1/orders", "GET /api/v1/orders/{id}", "POST /api/v1/orders/{id}/transitions",
     "POST /api/v1/orders/{id}/cancel", "GET /api/v1/track/{code}",
     "GET /healthz", "GET /readyz", "GET /metrics",
+    "GET /api/v1/orders/{id}/payments", "POST /api/v1/orders/{id}/payments",
+    "POST /api/v1/orders/{id}/payments/{pid}/proofs",
+    "GET /api/v1/orders/{id}/payments/{pid}/proofs/{fid}",
+    "POST /api/v1/orders/{id}/payments/{pid}/verify",
+    "POST /api/v1/orders/{id}/payments/{pid}/reject", "POST /api/v1/orders/{id}/refunds",
+    "GET /api/v1/orders/{id}/invoices", "GET /api/v1/orders/{id}/invoice.pdf",
+    "GET /api/v1/orders/{id}/documents/{doc}", "GET /api/v1/orders/{id}/shipments",
+    "GET /api/v1/shipments/{id}", "POST /api/v1/shipments/{id}/scans",
+    "POST /api/v1/shipments/{id}/ship", "POST /api/v1/shipments/{id}/handover",
+    "GET /api/v1/locations/{id}/pick-list", "POST /api/v1/webhooks/payments",
+    "POST /api/v1/webhooks/carrier",
 ]
 
 
