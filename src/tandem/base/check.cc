@@ -49,6 +49,10 @@ std::string_view CodeName(Code code) {
     case Code::kMalformedRequest: return "malformed_request";
     case Code::kLimitExceeded: return "limit_exceeded";
     case Code::kHeadersTooLarge: return "headers_too_large";
+    case Code::kEmptyFile: return "empty_file";
+    case Code::kUnsupportedFileType: return "unsupported_file_type";
+    case Code::kDamagedFile: return "damaged_file";
+    case Code::kFileTooLarge: return "file_too_large";
     case Code::kUnavailable: return "unavailable";
     case Code::kInternal: return "internal_error";
   }

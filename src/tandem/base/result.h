@@ -36,6 +36,10 @@ enum class Code {
   kMalformedRequest,     // malformed_request
   kLimitExceeded,        // limit_exceeded
   kHeadersTooLarge,      // headers_too_large
+  kEmptyFile,            // empty_file
+  kUnsupportedFileType,  // unsupported_file_type
+  kDamagedFile,          // damaged_file
+  kFileTooLarge,         // file_too_large
   kUnavailable,          // unavailable
   kInternal,             // internal_error
 };
