@@ -29,6 +29,10 @@ const char* TitleOf(Code code) {
     case Code::kHeadersTooLarge: return "Request headers too large";
     case Code::kWrongItem: return "Not an item of this shipment";
     case Code::kWrongCode: return "Wrong code";
+    case Code::kEmptyFile: return "The file is empty";
+    case Code::kUnsupportedFileType: return "Not a PDF, JPEG or PNG file";
+    case Code::kDamagedFile: return "The file is cut short or damaged";
+    case Code::kFileTooLarge: return "The file is too large";
     case Code::kUnavailable: return "Temporarily unavailable";
     case Code::kInternal: return "Internal error";
   }
@@ -61,6 +65,10 @@ int HttpStatusOf(Code code) {
     case Code::kHeadersTooLarge: return 431;
     case Code::kWrongItem: return 409;
     case Code::kWrongCode: return 409;
+    case Code::kEmptyFile: return 422;
+    case Code::kUnsupportedFileType: return 415;
+    case Code::kDamagedFile: return 422;
+    case Code::kFileTooLarge: return 413;
     case Code::kUnavailable: return 503;
     case Code::kInternal: return 500;
   }

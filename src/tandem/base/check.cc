@@ -51,6 +51,10 @@ std::string_view CodeName(Code code) {
     case Code::kHeadersTooLarge: return "headers_too_large";
     case Code::kWrongItem: return "wrong_item";
     case Code::kWrongCode: return "wrong_code";
+    case Code::kEmptyFile: return "empty_file";
+    case Code::kUnsupportedFileType: return "unsupported_file_type";
+    case Code::kDamagedFile: return "damaged_file";
+    case Code::kFileTooLarge: return "file_too_large";
     case Code::kUnavailable: return "unavailable";
     case Code::kInternal: return "internal_error";
   }

@@ -27,6 +27,8 @@ inline constexpr int kPageLimitDefault = 20;
 inline constexpr int kPageLimitMax = 100;
 inline constexpr size_t kPasswordBytesMin = 8;
 inline constexpr size_t kPasswordBytesMax = 200;
+// A payment proof (PDF, JPEG or PNG, base/file_type.h); the upload route needs a body this large.
+inline constexpr size_t kProofFileBytesMax = 10 * 1024 * 1024;
 
 inline constexpr int kTillBatchEventsMax = 500;  // events in one till upload
 inline constexpr int kCountLinesMax = 5000;       // lines in one stock count

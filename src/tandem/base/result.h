@@ -38,6 +38,10 @@ enum class Code {
   kHeadersTooLarge,      // headers_too_large
   kWrongItem,            // wrong_item
   kWrongCode,            // wrong_code
+  kEmptyFile,            // empty_file
+  kUnsupportedFileType,  // unsupported_file_type
+  kDamagedFile,          // damaged_file
+  kFileTooLarge,         // file_too_large
   kUnavailable,          // unavailable
   kInternal,             // internal_error
 };
