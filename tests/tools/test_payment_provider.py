@@ -449,7 +449,7 @@ def test_the_idempotency_key_replays_refunds_too(sim, receiver):
 
 
 def test_a_session_expires_at_its_time_and_says_so(sim, receiver):
-    session = sim.create_session(expires_at=str(int(time.time()) + 1))
+    session = sim.create_session(expires_at=str(int(time.time()) + 2))
     assert wait_for(lambda: sim.events(), timeout=5)
     sim.drain()
     [event] = receiver.events()
