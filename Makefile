@@ -10,9 +10,9 @@ PYTHON ?= /usr/bin/python3
 
 DEPS := g++ cmake make pkg-config libboost-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev libjemalloc-dev \
         libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
-        python3 python3-pytest sqlite3 curl
+        python3 python3-pytest sqlite3 curl libcurl4-openssl-dev
 
-.PHONY: run test deps build-release build-debug unit functional bench-smoke demo-stores clean
+.PHONY: run test deps build-release build-debug unit functional tools-tests bench-smoke demo-stores clean
 
 deps:
 	@missing=""; for p in $(DEPS); do \
@@ -51,12 +51,16 @@ unit: build-debug
 functional: build-debug
 	TANDEM_BIN=$(CURDIR)/build/debug/src/tandem/tandem $(PYTHON) -m pytest -q -p no:cacheprovider tests/functional
 
+# The tools that need no Tandem binary: the card payment provider simulator (docs/payments.md).
+tools-tests:
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/tools
+
 # The benchmark tooling once on a tiny setting, to prove it works (never a timing assertion).
 # The full benchmark is bench/run.sh (see docs/performance.md).
 bench-smoke: build-debug
 	TANDEM_BIN=$(CURDIR)/build/debug/src/tandem/tandem $(PYTHON) -m pytest -q -p no:cacheprovider bench/test_bench_smoke.py
 
-test: unit functional bench-smoke
+test: unit functional tools-tests bench-smoke
 
 clean:
 	rm -rf build

@@ -73,6 +73,17 @@ static_assert(kIdempotencyKeyBytesMax + kSearchQueryBytesMax < kRequestHeaderByt
 static_assert(kCartLinesMax * kLineQuantityMax <= INT64_MAX / kPriceAmountMax,
               "an order's total cannot overflow its int64 minor units");
 
+// Card payments through a provider (payments/stripe_signature.h, providers/stripe_client.h).
+inline constexpr size_t kWebhookSignatureHeaderBytesMax = 1024;  // a Stripe-Signature value
+inline constexpr int64_t kWebhookToleranceSecondsDefault = 5 * 60;  // replay window, either way
+inline constexpr int kProviderConnectTimeoutSecondsDefault = 5;
+inline constexpr int kProviderRequestTimeoutSecondsDefault = 15;  // the whole call, connecting too
+inline constexpr size_t kProviderResponseBytesMax = 1024 * 1024;  // a provider's answer
+static_assert(kWebhookSignatureHeaderBytesMax < kRequestHeaderBytesMax);
+static_assert(kProviderConnectTimeoutSecondsDefault < kProviderRequestTimeoutSecondsDefault);
+static_assert(kProviderRequestTimeoutSecondsDefault < kRequestSecondsMax,
+              "a shopper's checkout that calls the provider answers before its own time is up");
+
 // Threads for the handlers that wait (reads, staff writes); the flash-sale path does not wait
 // for its write and runs on the I/O threads (one per core but one by default).
 inline constexpr int kWorkerThreadsDefault = 64;
