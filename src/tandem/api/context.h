@@ -31,6 +31,7 @@ struct ApiOptions {
   std::string data_dir = "./data";  // payment proofs are kept in <data_dir>/proofs
   std::string public_url = "http://127.0.0.1:8080";  // the shop's address, for links
   payments::SellerSettings seller;
+  int utc_offset_minutes = 8 * 60;  // the shop's time zone for printed dates (Malaysia)
   payments::CardProvider* card = nullptr;  // card payments; none: refused with 503
   std::string payment_webhook_secret;      // signs the card provider's webhooks
   std::string carrier_webhook_secret;      // signs the carriers' tracking updates

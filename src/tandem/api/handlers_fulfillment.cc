@@ -11,7 +11,9 @@
 #include "tandem/base/crypto.h"
 #include "tandem/base/file_type.h"
 #include "tandem/base/limits.h"
-#include "tandem/documents/documents.h"
+#include "tandem/documents/invoice.h"
+#include "tandem/documents/pick_list.h"
+#include "tandem/documents/tax.h"
 #include "tandem/payments/stripe_signature.h"
 
 namespace tandem::api {
@@ -79,6 +81,16 @@ Json ShipmentJson(const Shipment& s, bool for_staff) {
     j["handover_code"] = s.handover_code;
   }
   return j;
+}
+
+std::string PaymentMethodText(orders::PaymentMethod m) {
+  switch (m) {
+    case orders::PaymentMethod::kCashOnDelivery: return "Cash on delivery";
+    case orders::PaymentMethod::kBankTransfer: return "Bank transfer";
+    case orders::PaymentMethod::kCard: return "Card";
+    case orders::PaymentMethod::kCashInStore: return "Cash in store";
+  }
+  return "";
 }
 
 Json InvoiceJson(const payments::Invoice& i) {
@@ -415,19 +427,26 @@ Response PostRefund(ApiContext& ctx, Request& req) {
 
 // ---- invoices ----
 
+// A credit note shows the refunded amount as its only line, against the order's invoice.
 documents::InvoiceDocument DocumentOf(const payments::Invoice& invoice, const orders::Order& order,
-                                      const std::optional<payments::Refund>& refund) {
+                                      const std::optional<payments::Refund>& refund,
+                                      const std::string& invoice_number, int utc_offset_minutes) {
   documents::InvoiceDocument doc;
   doc.kind = invoice.kind == payments::DocumentKind::kInvoice
                  ? documents::DocumentKind::kInvoice
                  : documents::DocumentKind::kCreditNote;
   doc.number = invoice.number;
-  doc.issued_ms = invoice.created_ms;
+  doc.issued_at_ms = invoice.created_ms;
+  doc.utc_offset_minutes = utc_offset_minutes;
   doc.order_number = order.number;
   std::istringstream seller(invoice.seller);
   for (std::string line; std::getline(seller, line);) {
     if (doc.seller.name.empty()) {
       doc.seller.name = line;
+    } else if (line.find('@') != std::string::npos) {
+      doc.seller.email = line;
+    } else if (line.rfind("SST", 0) == 0) {
+      doc.seller.tax_registration = line;
     } else {
       doc.seller.address_lines.push_back(line);
     }
@@ -441,19 +460,25 @@ documents::InvoiceDocument DocumentOf(const payments::Invoice& invoice, const or
     }
   }
   doc.currency = order.totals.total.currency;
-  for (const orders::OrderLine& l : order.lines) {
-    doc.lines.push_back({l.name, l.options, l.sku, l.quantity, l.unit_price, l.line_total});
-  }
-  doc.subtotal = order.totals.subtotal;
-  doc.discount = order.totals.discount;
-  doc.shipping = order.totals.shipping;
-  doc.total = invoice.amount;
-  doc.tax_rate_bp = invoice.tax_rate_bp;
-  doc.tax = documents::TaxContained(invoice.amount, invoice.tax_rate_bp);
-  doc.payment_method = std::string(orders::PaymentMethodName(order.payment_method));
+  Money zero{0, doc.currency};
   if (refund) {
-    doc.note = "Refund: " + refund->reason;
+    doc.invoice_number = invoice_number;
+    doc.lines.push_back({"Refund", refund->reason, "", 1, refund->amount, refund->amount});
+    doc.subtotal = refund->amount;
+    doc.discount = zero;
+    doc.shipping = zero;
+  } else {
+    for (const orders::OrderLine& l : order.lines) {
+      doc.lines.push_back({l.name, l.options, l.sku, l.quantity, l.unit_price, l.line_total});
+    }
+    doc.subtotal = order.totals.subtotal;
+    doc.discount = order.totals.discount;
+    doc.shipping = order.totals.shipping;
   }
+  doc.total = invoice.amount;
+  doc.tax_rate_basis_points = invoice.tax_rate_bp;
+  doc.tax_contained = documents::TaxContained(invoice.amount, invoice.tax_rate_bp);
+  doc.payment_method = PaymentMethodText(order.payment_method);
   return doc;
 }
 
@@ -485,14 +510,19 @@ Response GetDocumentPdf(ApiContext& ctx, Request& req, bool the_invoice) {
   Status found = ctx.db.Read([&](storage::Tx& tx) -> Status {
     Result<orders::Order> order = AuthorizeOrderAccess(tx, req, call->who, call->order_id);
     if (!order.ok()) return order.status();
-    for (const payments::Invoice& i : tx.payments().InvoicesOfOrder(order->id)) {
+    std::vector<payments::Invoice> all = tx.payments().InvoicesOfOrder(order->id);
+    std::string invoice_number;
+    for (const payments::Invoice& i : all) {
+      if (i.kind == payments::DocumentKind::kInvoice) invoice_number = i.number;
+    }
+    for (const payments::Invoice& i : all) {
       bool wanted = the_invoice ? i.kind == payments::DocumentKind::kInvoice : i.id == doc_id;
       if (!wanted) continue;
       std::optional<payments::Refund> refund;
       for (const payments::Refund& r : tx.payments().RefundsOfOrder(order->id)) {
         if (i.refund_id == r.id) refund = r;
       }
-      doc = DocumentOf(i, *order, refund);
+      doc = DocumentOf(i, *order, refund, invoice_number, ctx.options.utc_offset_minutes);
       return Status();
     }
     return Status(Code::kNotFound, the_invoice
@@ -631,17 +661,15 @@ Response GetPickList(ApiContext& ctx, Request& req) {
   if (format == "pdf") {
     documents::PickList doc;
     doc.location_name = pick.location_name;
-    doc.created_ms = ctx.clock.NowMs();
-    for (const Shipment& s : pick.shipments) doc.order_numbers.push_back(s.order_number);
-    for (const fulfillment::PickLine& l : pick.lines) {
-      documents::PickLine line;
-      line.sku = l.sku;
-      line.name = l.name;
-      line.options = l.options;
-      line.barcode = l.barcode;
-      line.quantity = l.quantity;
-      line.per_order = l.per_order;
-      doc.lines.push_back(std::move(line));
+    doc.created_at_ms = ctx.clock.NowMs();
+    doc.utc_offset_minutes = ctx.options.utc_offset_minutes;
+    for (const Shipment& s : pick.shipments) {
+      for (const fulfillment::ShipmentUnit& u : s.units) {
+        if (u.quantity > u.scanned) {
+          doc.items.push_back(
+              {s.order_number, u.sku, u.name, u.options, u.barcode, u.quantity - u.scanned});
+        }
+      }
     }
     Result<std::string> pdf = documents::RenderPickListPdf(doc);
     if (!pdf.ok()) return Problem(Status(Code::kInternal, pdf.status().message()));

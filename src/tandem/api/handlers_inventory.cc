@@ -34,6 +34,7 @@ Response CreateLocation(ApiContext& ctx, Request& req) {
   l.pickup = f.Bool("pickup", false);
   l.sells_in_store = f.Bool("sells_in_store", false);
   l.safety_stock_default = f.OptInt("safety_stock_default", 0, kStockDeltaMax).value_or(0);
+  l.daily_capacity = f.OptInt("daily_capacity", 0, kDailyCapacityMax).value_or(0);
   if (!f.ok()) return Problem(f.status());
   auto parsed_kind = inventory::ParseLocationKind(kind);
   if (!parsed_kind) {

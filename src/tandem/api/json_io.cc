@@ -222,7 +222,8 @@ Json LocationJson(const inventory::Location& l) {
               {"ships_orders", l.ships_orders},
               {"pickup", l.pickup},
               {"sells_in_store", l.sells_in_store},
-              {"safety_stock_default", l.safety_stock_default}};
+              {"safety_stock_default", l.safety_stock_default},
+              {"daily_capacity", l.daily_capacity}};
 }
 
 Json LevelJson(const inventory::StockLevel& l) {

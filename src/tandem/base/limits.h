@@ -46,6 +46,7 @@ inline constexpr int64_t kPickupUncollectedSecondsDefault = 7 * 24 * 3600;
 inline constexpr int64_t kWebhookToleranceSeconds = 300;  // replay window of signed webhooks
 inline constexpr int kPickListOrdersMax = 200;        // orders in one pick list (a wave)
 inline constexpr int kExpirySweepBatchMax = 200;      // orders expired by one sweep
+inline constexpr int64_t kDailyCapacityMax = 1'000'000;  // parcels a location prepares a day
 inline constexpr size_t kHandoverCodeLength = 8;      // a pick-up's hand-over code
 inline constexpr int64_t kCardSessionSeconds = 30 * 60;  // a hosted card page stays open
 

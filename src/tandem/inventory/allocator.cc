@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tandem/base/check.h"
+#include "tandem/inventory/sourcing.h"
 
 namespace tandem::inventory {
 
@@ -64,6 +65,41 @@ std::vector<StockLevel> Allocator::EligibleLevels(const std::string& sku,
   return eligible;
 }
 
+std::vector<Source> Allocator::Plan(const std::vector<StockLevel>& levels, int64_t quantity,
+                                    const Eligibility& eligibility,
+                                    const std::vector<int64_t>& preferred) {
+  const std::vector<Location>& locations = LocationsCached();
+  auto location_of = [&](int64_t id) {
+    return std::find_if(locations.begin(), locations.end(),
+                        [&](const Location& l) { return l.id == id; });
+  };
+  bool ranked = eligibility.destination.has_value();
+  for (const StockLevel& level : levels) {
+    auto loc = location_of(level.location_id);
+    if (loc != locations.end() && loc->daily_capacity > 0) ranked = true;
+  }
+  // The flash sale's path: no address yet and no capacities, so no reads beyond the levels.
+  if (!ranked) return PlanSources(levels, quantity, preferred);
+  std::vector<SourcingCandidate> candidates;
+  for (const StockLevel& level : levels) {
+    auto loc = location_of(level.location_id);
+    if (loc == locations.end()) continue;
+    SourcingCandidate c;
+    c.location_id = loc->id;
+    c.name = loc->name;
+    c.available = std::max<int64_t>(0, level.Available());
+    if (eligibility.destination && (loc->latitude != 0 || loc->longitude != 0)) {
+      c.distance_km = DistanceKm({loc->latitude, loc->longitude}, *eligibility.destination);
+    }
+    c.daily_capacity = loc->daily_capacity;
+    if (c.daily_capacity > 0) c.backlog_today = store_.BacklogAt(loc->id);
+    candidates.push_back(std::move(c));
+  }
+  Result<SourcingPlan> plan = PlanSourcing(candidates, quantity, preferred);
+  if (!plan.ok()) return {};
+  return SourcesOf(*plan);
+}
+
 Availability Allocator::AvailabilityOf(const std::string& sku) {
   Availability out;
   const std::vector<Location>& locations = LocationsCached();
@@ -85,7 +121,8 @@ Result<std::vector<Hold>> Allocator::PlaceHolds(int64_t cart_id, const std::stri
   TANDEM_CHECK(quantity > 0);
   // Expired holds of this SKU are never counted as live: give them back before deciding.
   ReleaseExpiredHolds(sku, 1000);
-  std::vector<Source> plan = PlanSources(EligibleLevels(sku, eligibility), quantity, preferred);
+  std::vector<Source> plan =
+      Plan(EligibleLevels(sku, eligibility), quantity, eligibility, preferred);
   if (plan.empty()) {
     return Status(Code::kInsufficientStock, "not enough " + sku + " available");
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tandem/base/result.h"
+#include "tandem/inventory/geo.h"
 #include "tandem/inventory/inventory.h"
 
 namespace tandem::inventory {
@@ -19,6 +20,9 @@ namespace tandem::inventory {
 struct Eligibility {
   // Pick-up: only this store. Otherwise every location that ships orders.
   std::optional<int64_t> only_location;
+  // Delivery: where the parcel goes, when known; the nearest location that has the stock is
+  // preferred (sourcing.h).
+  std::optional<LatLon> destination;
 };
 
 struct Source {
@@ -82,6 +86,10 @@ class Allocator {
 
  private:
   std::vector<StockLevel> EligibleLevels(const std::string& sku, const Eligibility& eligibility);
+  // PlanSources, or, with a destination or a location that has a daily capacity, PlanSourcing
+  // (distance and backlog against capacity). Empty when the levels cannot cover `quantity`.
+  std::vector<Source> Plan(const std::vector<StockLevel>& levels, int64_t quantity,
+                           const Eligibility& eligibility, const std::vector<int64_t>& preferred);
   // Takes units out of an allocation (closing it when none remain) without touching event counters.
   void MoveOutOfAllocation(const Allocation& allocation, int64_t units);
   const std::vector<Location>& LocationsCached();

@@ -29,6 +29,7 @@ struct Location {
   bool pickup = false;          // offers pick-up in store
   bool sells_in_store = false;  // has a till
   int64_t safety_stock_default = 0;  // units per SKU held back for walk-in customers
+  int64_t daily_capacity = 0;        // parcels it prepares a day; 0: no limit
   bool operator==(const Location&) const = default;
 };
 
@@ -149,6 +150,9 @@ class InventoryStore {
 
   virtual int64_t InsertLocation(const Location& location) = 0;
   virtual std::vector<Location> Locations() = 0;
+  // Parcels waiting to leave the location (open and packed shipments): its backlog against its
+  // daily capacity.
+  virtual int64_t BacklogAt(int64_t location_id) = 0;
   virtual std::optional<Location> FindLocation(int64_t id) = 0;
   virtual std::optional<Location> FindLocationByCode(const std::string& code) = 0;
 

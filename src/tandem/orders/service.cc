@@ -7,6 +7,7 @@
 #include "tandem/base/clock.h"
 #include "tandem/base/crypto.h"
 #include "tandem/base/limits.h"
+#include "tandem/inventory/sourcing.h"
 
 namespace tandem::orders {
 namespace {
@@ -20,7 +21,32 @@ constexpr int64_t kFreeStandardShippingFromMinor = 15000;
 inventory::Eligibility EligibilityOf(const Fulfillment& f) {
   inventory::Eligibility e;
   if (f.method == FulfillmentMethod::kPickup) e.only_location = f.location_id;
+  if (f.method == FulfillmentMethod::kDelivery && f.address) {
+    e.destination = inventory::PostcodeCoordinates(f.address->country, f.address->postcode);
+  }
   return e;
+}
+
+// For the placement's timeline entry: where each line's units come from, in a clerk's words
+// ("2 x SKU from DC Shah Alam, 12 km, 40 of 200 today").
+std::string SourcingNote(OrderContext& ctx, const std::vector<inventory::Hold>& holds,
+                         const Fulfillment& f) {
+  std::optional<inventory::LatLon> destination = EligibilityOf(f).destination;
+  std::string note;
+  for (const inventory::Hold& h : holds) {
+    std::optional<inventory::Location> loc = ctx.inventory.FindLocation(h.location_id);
+    if (!loc) continue;
+    note += "; " + std::to_string(h.quantity) + " x " + h.sku + " from " + loc->name;
+    if (destination && (loc->latitude != 0 || loc->longitude != 0)) {
+      note += ", " + inventory::DistanceText(
+                         inventory::DistanceKm({loc->latitude, loc->longitude}, *destination));
+    }
+    if (loc->daily_capacity > 0) {
+      note += ", " + std::to_string(ctx.inventory.BacklogAt(loc->id)) + " of " +
+              std::to_string(loc->daily_capacity) + " today";
+    }
+  }
+  return note;
 }
 
 Status CartClosed() { return Status(Code::kCartClosed, "this cart has been checked out"); }
@@ -312,10 +338,14 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
   }
   if (!cart.open) return CartClosed();
   if (cart.lines.empty()) return Status(Code::kInvalidArgument, "the cart is empty");
-  if (req.payment_method != PaymentMethod::kCashOnDelivery) {
-    return Status(Code::kInvalidArgument, "payment_method must be cash_on_delivery for now");
-  }
   Fulfillment f = cart.fulfillment;
+  bool pickup = f.method == FulfillmentMethod::kPickup;
+  if (req.payment_method == PaymentMethod::kCashOnDelivery && pickup) {
+    return Status(Code::kInvalidArgument, "cash on delivery is for deliveries; pay in store");
+  }
+  if (req.payment_method == PaymentMethod::kCashInStore && !pickup) {
+    return Status(Code::kInvalidArgument, "cash in store is for pick-up orders");
+  }
   if (req.address) {
     if (f.method != FulfillmentMethod::kDelivery) {
       return Status(Code::kInvalidArgument, "an address is only for delivery");
@@ -383,7 +413,7 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
   order.access_token = req.secrets.access_token;
   order.access_token_hash = req.secrets.access_token_hash;
   order.timeline.push_back({ctx.now_ms, ctx.actor, "", std::string(StatusName(order.status)),
-                            "order placed"});
+                            "order placed" + SourcingNote(ctx, view->holds, f)});
   std::optional<int64_t> related = ctx.orders.RecentOrderOf(
       req.customer_id, req.email, ctx.now_ms - kRelatedOrderWindowSeconds * 1000);
 

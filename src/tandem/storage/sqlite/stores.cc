@@ -83,16 +83,18 @@ catalog::Variant ReadVariant(const Rows& r) {
 // ---- inventory ----
 constexpr Query kInsertLocation{"insert_location",
     "INSERT INTO locations (code, name, kind, address, latitude, longitude, ships_orders, pickup, "
-    "sells_in_store, safety_stock_default) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
+    "sells_in_store, safety_stock_default, daily_capacity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"};
 constexpr Query kSelectLocations{"select_locations",
     "SELECT id, code, name, kind, address, latitude, longitude, ships_orders, pickup, "
-    "sells_in_store, safety_stock_default FROM locations ORDER BY id"};
+    "sells_in_store, safety_stock_default, daily_capacity FROM locations ORDER BY id"};
 constexpr Query kSelectLocation{"select_location",
     "SELECT id, code, name, kind, address, latitude, longitude, ships_orders, pickup, "
-    "sells_in_store, safety_stock_default FROM locations WHERE id = ?"};
+    "sells_in_store, safety_stock_default, daily_capacity FROM locations WHERE id = ?"};
 constexpr Query kSelectLocationByCode{"select_location_by_code",
     "SELECT id, code, name, kind, address, latitude, longitude, ships_orders, pickup, "
-    "sells_in_store, safety_stock_default FROM locations WHERE code = ?"};
+    "sells_in_store, safety_stock_default, daily_capacity FROM locations WHERE code = ?"};
+constexpr Query kBacklogAt{"backlog_at",
+    "SELECT COUNT(*) FROM shipments WHERE location_id = ? AND status IN ('open', 'packed')"};
 constexpr Query kSelectLevelsOfSku{"select_levels_of_sku",
     "SELECT sku, location_id, on_hand, reserved, allocated, safety_stock FROM stock_levels "
     "WHERE sku = ? ORDER BY location_id"};
@@ -218,6 +220,7 @@ inventory::Location ReadLocation(const Rows& r) {
   l.pickup = r.Int(8) != 0;
   l.sells_in_store = r.Int(9) != 0;
   l.safety_stock_default = r.Int(10);
+  l.daily_capacity = r.Int(11);
   return l;
 }
 
@@ -590,10 +593,15 @@ std::unordered_set<std::string> ReadEventSkus(Connection& c) {
 
 // ======== SqliteInventoryStore ========
 
+int64_t SqliteInventoryStore::BacklogAt(int64_t location_id) {
+  Rows r = c_.Select(kBacklogAt, location_id);
+  return r.Next() ? r.Int(0) : 0;
+}
+
 int64_t SqliteInventoryStore::InsertLocation(const inventory::Location& l) {
   c_.Exec(kInsertLocation, l.code, l.name, std::string(inventory::LocationKindName(l.kind)),
           l.address, l.latitude, l.longitude, l.ships_orders, l.pickup, l.sells_in_store,
-          l.safety_stock_default);
+          l.safety_stock_default, l.daily_capacity);
   return c_.LastInsertId();
 }
 

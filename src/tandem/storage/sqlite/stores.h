@@ -57,6 +57,7 @@ class SqliteInventoryStore final : public inventory::InventoryStore {
       : c_(c), cache_(cache) {}
   int64_t InsertLocation(const inventory::Location& location) override;
   std::vector<inventory::Location> Locations() override;
+  int64_t BacklogAt(int64_t location_id) override;
   std::optional<inventory::Location> FindLocation(int64_t id) override;
   std::optional<inventory::Location> FindLocationByCode(const std::string& code) override;
   std::vector<inventory::StockLevel> Levels(const std::string& sku) override;

@@ -1,4 +1,4 @@
-#include "tandem/fulfillment/sourcing.h"
+#include "tandem/inventory/sourcing.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "tandem/base/check.h"
 
-namespace tandem::fulfillment {
+namespace tandem::inventory {
 namespace {
 
 // A candidate with what the ranking needs worked out once.
@@ -225,10 +225,10 @@ Result<SourcingPlan> PlanSourcing(const std::vector<SourcingCandidate>& candidat
   return plan;
 }
 
-std::vector<inventory::Source> SourcesOf(const SourcingPlan& plan) {
-  std::vector<inventory::Source> sources;
+std::vector<Source> SourcesOf(const SourcingPlan& plan) {
+  std::vector<Source> sources;
   for (const SourcedPart& p : plan.parts) sources.push_back({p.location_id, p.quantity});
   return sources;
 }
 
-}  // namespace tandem::fulfillment
+}  // namespace tandem::inventory

@@ -1,10 +1,10 @@
-#include "tandem/fulfillment/geo.h"
+#include "tandem/inventory/geo.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace tandem::fulfillment {
+namespace tandem::inventory {
 namespace {
 
 LatLon At(std::string_view postcode) {
@@ -106,4 +106,4 @@ TEST(DistanceKm, HandlesThePolesTheAntimeridianAndAntipodes) {
 }
 
 }  // namespace
-}  // namespace tandem::fulfillment
+}  // namespace tandem::inventory

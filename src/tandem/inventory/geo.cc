@@ -1,4 +1,4 @@
-#include "tandem/fulfillment/geo.h"
+#include "tandem/inventory/geo.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "tandem/base/check.h"
 
-namespace tandem::fulfillment {
+namespace tandem::inventory {
 namespace {
 
 // Malaysian postcodes by their first digits. Approximate, for the demo: each area is given the
@@ -199,4 +199,4 @@ double DistanceKm(LatLon a, LatLon b) {
   return 2 * kEarthMeanRadiusKm * std::asin(std::sqrt(h));
 }
 
-}  // namespace tandem::fulfillment
+}  // namespace tandem::inventory

@@ -13,7 +13,7 @@
 //      unlimited location counts as empty), then the most available, then the lower id.
 //   3. Else the line is split over the fewest locations possible, taking as many units as it can
 //      from the nearest first (same ranking, without `preferred`).
-// With no distances and no capacities this is exactly inventory::PlanSources.
+// With no distances and no capacities this is exactly PlanSources.
 //
 // Pure and deterministic (the same candidates in any order give the same plan); safe from any
 // thread.
@@ -27,7 +27,7 @@
 #include "tandem/base/result.h"
 #include "tandem/inventory/allocator.h"
 
-namespace tandem::fulfillment {
+namespace tandem::inventory {
 
 struct SourcingCandidate {
   int64_t location_id = 0;
@@ -62,9 +62,9 @@ Result<SourcingPlan> PlanSourcing(const std::vector<SourcingCandidate>& candidat
                                   int64_t quantity, const std::vector<int64_t>& preferred);
 
 // The plan as the allocator's sources, in the same order.
-std::vector<inventory::Source> SourcesOf(const SourcingPlan& plan);
+std::vector<Source> SourcesOf(const SourcingPlan& plan);
 
 // "3 km", "under 1 km", "distance unknown": how explanations write a distance.
 std::string DistanceText(std::optional<double> distance_km);
 
-}  // namespace tandem::fulfillment
+}  // namespace tandem::inventory

@@ -1,4 +1,4 @@
-#include "tandem/fulfillment/sourcing.h"
+#include "tandem/inventory/sourcing.h"
 
 #include <gtest/gtest.h>
 
@@ -8,10 +8,10 @@
 
 #include "tandem/base/check.h"
 
-namespace tandem::fulfillment {
+namespace tandem::inventory {
 namespace {
 
-using inventory::Source;
+using Source;
 
 SourcingCandidate Loc(int64_t id, std::string name, std::optional<double> km, int64_t available,
                       int64_t backlog = 0, int64_t capacity = 0) {
@@ -237,12 +237,12 @@ TEST(DistanceText, RoundsToWholeKilometres) {
   EXPECT_EQ(DistanceText(1500.2), "1500 km");
 }
 
-// Without distances and capacities the plan is the one inventory::PlanSources makes.
+// Without distances and capacities the plan is the one PlanSources makes.
 TEST(PlanSourcing, AgreesWithPlanSourcesWhenNothingButStockIsKnown) {
   std::mt19937 rng(11);
   for (int round = 0; round < 1000; ++round) {
     std::vector<SourcingCandidate> candidates;
-    std::vector<inventory::StockLevel> levels;
+    std::vector<StockLevel> levels;
     int n = static_cast<int>(rng() % 6);
     for (int i = 0; i < n; ++i) {
       int64_t on_hand = rng() % 10, safety = rng() % 3;
@@ -258,7 +258,7 @@ TEST(PlanSourcing, AgreesWithPlanSourcesWhenNothingButStockIsKnown) {
     std::vector<int64_t> preferred;
     if (!levels.empty() && rng() % 2)
       preferred.push_back(levels[rng() % levels.size()].location_id);
-    std::vector<Source> expected = inventory::PlanSources(levels, quantity, preferred);
+    std::vector<Source> expected = PlanSources(levels, quantity, preferred);
     Result<SourcingPlan> plan = PlanSourcing(candidates, quantity, preferred);
     EXPECT_EQ(plan.ok(), !expected.empty()) << "round " << round;
     if (plan.ok()) {
@@ -268,4 +268,4 @@ TEST(PlanSourcing, AgreesWithPlanSourcesWhenNothingButStockIsKnown) {
 }
 
 }  // namespace
-}  // namespace tandem::fulfillment
+}  // namespace tandem::inventory

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string_view>
 
-namespace tandem::fulfillment {
+namespace tandem::inventory {
 
 struct LatLon {
   double lat = 0;  // degrees, -90..90
@@ -30,4 +30,4 @@ std::string_view PostcodeTown(std::string_view country, std::string_view postcod
 // straight line, not a road distance. Precondition: both points in range.
 double DistanceKm(LatLon a, LatLon b);
 
-}  // namespace tandem::fulfillment
+}  // namespace tandem::inventory
