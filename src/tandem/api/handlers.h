@@ -15,8 +15,9 @@ void AddOrderRoutes(Router& router, ApiContext& ctx);
 void AddSyncRoutes(Router& router, ApiContext& ctx);
 void AddEventRoutes(Router& router, ApiContext& ctx);
 void AddFulfillmentRoutes(Router& router, ApiContext& ctx);
-// Opens the shipments of an order that staff moved to processing (cash on delivery), in `tx`.
-Status OpenShipmentsOf(ApiContext& ctx, storage::Tx& tx, const std::string& actor,
-                       const orders::Order& order);
+// What follows a staff transition, in the same transaction: an order moved to processing (cash
+// on delivery) opens its shipments; a cash order marked delivered is paid and invoiced.
+Status AfterStaffTransition(ApiContext& ctx, storage::Tx& tx, const std::string& actor,
+                            const orders::Order& order);
 
 }  // namespace tandem::api

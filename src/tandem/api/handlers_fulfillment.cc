@@ -295,7 +295,7 @@ Response UploadProof(ApiContext& ctx, Request& req) {
   proof.sha256 = *sha;
   proof.media_type = std::string(MimeType(*type));
   proof.bytes = static_cast<int64_t>(req.body.size());
-  proof.filename = filename.empty() ? "proof" + std::string(Extension(*type)) : filename;
+  proof.filename = filename.empty() ? "proof." + std::string(Extension(*type)) : filename;
   proof.uploaded_by = call->who.actor();
   return WriteJson(ctx, req, Scope(*call, req), 201, [&](storage::Tx& tx) -> Result<Json> {
     Result<orders::Order> order = AuthorizeOrderAccess(tx, req, call->who, call->order_id);
@@ -782,10 +782,18 @@ Response CarrierWebhook(ApiContext& ctx, Request& req) {
 
 }  // namespace
 
-Status OpenShipmentsOf(ApiContext& ctx, storage::Tx& tx, const std::string& actor,
-                       const orders::Order& order) {
+Status AfterStaffTransition(ApiContext& ctx, storage::Tx& tx, const std::string& actor,
+                            const orders::Order& order) {
   Domain d(ctx, tx, actor);
-  return fulfillment::OpenShipments(d.ful, order);
+  if (order.status == orders::OrderStatus::kProcessing) {
+    return fulfillment::OpenShipments(d.ful, order);
+  }
+  bool cash = order.payment_method == orders::PaymentMethod::kCashOnDelivery ||
+              order.payment_method == orders::PaymentMethod::kCashInStore;
+  if (order.status == orders::OrderStatus::kDelivered && cash) {
+    return payments::CollectAtDoor(d.pay, order);
+  }
+  return Status();
 }
 
 void AddFulfillmentRoutes(Router& router, ApiContext& ctx) {

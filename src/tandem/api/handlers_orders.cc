@@ -313,9 +313,7 @@ Response PostTransition(ApiContext& ctx, Request& req) {
     orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
     Result<orders::Order> order = orders::TransitionOrder(octx, *id, t);
     if (!order.ok()) return order.status();
-    if (order->status == orders::OrderStatus::kProcessing) {
-      TANDEM_RETURN_IF_ERROR(OpenShipmentsOf(ctx, tx, who->actor(), *order));
-    }
+    TANDEM_RETURN_IF_ERROR(AfterStaffTransition(ctx, tx, who->actor(), *order));
     return OrderRender(std::move(order.value()), true);
   });
 }

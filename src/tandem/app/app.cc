@@ -198,6 +198,9 @@ Result<int> CheckInventory(storage::Database& db, std::string* report) {
     for (const std::string& id : tx.sync().EventsWithWrongLedger()) {
       found.push_back("till event " + id + ": its ledger movements do not match its lines");
     }
+    // I5, gapless invoice numbers, and every shipped unit out of the ledger once.
+    for (std::string& d : tx.payments().Discrepancies()) found.push_back(std::move(d));
+    for (std::string& d : tx.fulfillment().Discrepancies()) found.push_back(std::move(d));
     // Every stock conflict was resolved by policy (re-allocated, or a contact task opened).
     for (const auto& l : tx.inventory().Locations()) {
       if (int64_t open = tx.sync().CountConflicts(l.id, true); open > 0) {

@@ -48,7 +48,8 @@ inline constexpr int kPickListOrdersMax = 200;        // orders in one pick list
 inline constexpr int kExpirySweepBatchMax = 200;      // orders expired by one sweep
 inline constexpr int64_t kDailyCapacityMax = 1'000'000;  // parcels a location prepares a day
 inline constexpr size_t kHandoverCodeLength = 8;      // a pick-up's hand-over code
-inline constexpr int64_t kCardSessionSeconds = 30 * 60;  // a hosted card page stays open
+// A hosted card page stays open this long (Stripe refuses less than 30 minutes).
+inline constexpr int64_t kCardSessionSeconds = 31 * 60;
 
 inline constexpr int64_t kHoldTtlSecondsDefault = 15 * 60;
 inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;

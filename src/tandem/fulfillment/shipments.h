@@ -99,6 +99,9 @@ class FulfillmentStore {
   virtual std::string BarcodeOf(const std::string& sku) = 0;
   // Pick-ups ready before `before_ms` and not collected, oldest first.
   virtual std::vector<int64_t> UncollectedPickups(int64_t before_ms, int limit) = 0;
+  // For `tandem check`, one line each: units shipped or handed over from a location that did not
+  // leave its ledger exactly once (per order, SKU and location).
+  virtual std::vector<std::string> Discrepancies() = 0;
 };
 
 struct FulfillmentContext {

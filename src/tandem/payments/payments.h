@@ -124,6 +124,10 @@ class PaymentStore {
   // oldest first.
   virtual std::vector<int64_t> UnpaidOrdersBefore(orders::PaymentMethod method, int64_t before_ms,
                                                   int limit) = 0;
+  // For `tandem check`, one line each: an order past payment (or a cash order delivered) whose
+  // verified payments do not cover its total (I5); a gap or a duplicate in the numbers of a
+  // document kind and year.
+  virtual std::vector<std::string> Discrepancies() = 0;
 };
 
 struct PaymentContext {

@@ -109,6 +109,31 @@ constexpr Query kUncollected{"uncollected_pickups",
     "SELECT id FROM shipments WHERE status = 'ready_for_pickup' AND ready_ms < ? ORDER BY ready_ms "
     "LIMIT ?"};
 
+constexpr Query kUncoveredOrders{"uncovered_paid_orders",
+    "SELECT o.number, o.status, o.total, "
+    "  (SELECT COALESCE(SUM(p.amount), 0) FROM payments p WHERE p.order_id = o.id AND "
+    "   p.status IN ('verified', 'refunded')) AS paid "
+    "FROM orders o WHERE ((o.status IN ('paid', 'processing', 'ready', 'shipped', 'delivered', "
+    "  'completed') AND o.payment_method IN ('bank_transfer', 'card')) OR (o.status IN "
+    "  ('delivered', 'completed') AND o.payment_method IN ('cash_on_delivery', 'cash_in_store'))) "
+    "AND paid < o.total LIMIT 100"};
+constexpr Query kDocumentGaps{"document_number_gaps",
+    "SELECT i.kind, i.year, COUNT(*), COUNT(DISTINCT i.sequence), MAX(i.sequence), "
+    "  COALESCE((SELECT last FROM document_sequences s WHERE s.kind = i.kind AND "
+    "  s.year = i.year), 0) FROM invoices i GROUP BY i.kind, i.year"};
+constexpr Query kShippedNotInLedger{"shipped_units_not_in_ledger",
+    "WITH shipped AS (SELECT o.number AS reference, a.sku, a.location_id, SUM(a.quantity) AS units "
+    "  FROM allocations a JOIN orders o ON o.id = a.order_id WHERE a.shipped = 1 "
+    "  GROUP BY a.order_id, a.sku, a.location_id), "
+    "sold AS (SELECT reference, sku, location_id, -SUM(delta) AS units FROM movements "
+    "  WHERE reason = 'sale_online' GROUP BY reference, sku, location_id) "
+    "SELECT s.reference, s.sku, s.location_id, s.units, COALESCE(l.units, 0) FROM shipped s "
+    "  LEFT JOIN sold l ON l.reference = s.reference AND l.sku = s.sku AND "
+    "  l.location_id = s.location_id WHERE s.units <> COALESCE(l.units, 0) "
+    "UNION ALL SELECT l.reference, l.sku, l.location_id, 0, l.units FROM sold l "
+    "  WHERE NOT EXISTS (SELECT 1 FROM shipped s WHERE s.reference = l.reference AND "
+    "  s.sku = l.sku AND s.location_id = l.location_id) LIMIT 100"};
+
 Payment ReadPayment(const Rows& r) {
   Payment p;
   p.id = r.Int(0);
@@ -290,6 +315,27 @@ std::vector<int64_t> SqlitePaymentStore::UnpaidOrdersBefore(orders::PaymentMetho
   return out;
 }
 
+std::vector<std::string> SqlitePaymentStore::Discrepancies() {
+  std::vector<std::string> out;
+  {
+    Rows r = c_.Select(kUncoveredOrders);
+    while (r.Next()) {
+      out.push_back("order " + r.Text(0) + " is " + r.Text(1) + " but verified payments cover " +
+                    std::to_string(r.Int(3)) + " of its " + std::to_string(r.Int(2)));
+    }
+  }
+  Rows r = c_.Select(kDocumentGaps);
+  while (r.Next()) {
+    int64_t count = r.Int(2), distinct = r.Int(3), max = r.Int(4), last = r.Int(5);
+    if (count != distinct || count != max || max != last) {
+      out.push_back(r.Text(0) + " numbers of " + std::to_string(r.Int(1)) + ": " +
+                    std::to_string(count) + " documents, highest " + std::to_string(max) +
+                    ", sequence at " + std::to_string(last) + " (a gap or a duplicate)");
+    }
+  }
+  return out;
+}
+
 // ======== SqliteFulfillmentStore ========
 
 int64_t SqliteFulfillmentStore::EnsureShipment(int64_t order_id, int64_t location_id,
@@ -380,6 +426,17 @@ std::vector<int64_t> SqliteFulfillmentStore::UncollectedPickups(int64_t before_m
   std::vector<int64_t> out;
   Rows r = c_.Select(kUncollected, before_ms, int64_t{limit});
   while (r.Next()) out.push_back(r.Int(0));
+  return out;
+}
+
+std::vector<std::string> SqliteFulfillmentStore::Discrepancies() {
+  std::vector<std::string> out;
+  Rows r = c_.Select(kShippedNotInLedger);
+  while (r.Next()) {
+    out.push_back("order " + r.Text(0) + ": " + std::to_string(r.Int(3)) + " unit(s) of " +
+                  r.Text(1) + " shipped from location " + std::to_string(r.Int(2)) + " but " +
+                  std::to_string(r.Int(4)) + " left its ledger");
+  }
   return out;
 }
 

@@ -236,6 +236,7 @@ class SqlitePaymentStore final : public payments::PaymentStore {
   std::vector<payments::Invoice> InvoicesOfOrder(int64_t order_id) override;
   std::vector<int64_t> UnpaidOrdersBefore(orders::PaymentMethod method, int64_t before_ms,
                                           int limit) override;
+  std::vector<std::string> Discrepancies() override;
 
  private:
   void AddProofs(payments::Payment& payment);
@@ -264,6 +265,7 @@ class SqliteFulfillmentStore final : public fulfillment::FulfillmentStore {
   std::optional<std::string> SkuOfBarcode(const std::string& barcode) override;
   std::string BarcodeOf(const std::string& sku) override;
   std::vector<int64_t> UncollectedPickups(int64_t before_ms, int limit) override;
+  std::vector<std::string> Discrepancies() override;
 
  private:
   Connection& c_;
