@@ -339,3 +339,57 @@ def test_public_tracking_shows_no_internal_notes(shop):
     assert "Aminah" not in jsonlib.dumps(mine["timeline"])
     staff = s.get_order(order["id"])
     assert any(e.get("note") == secret_note for e in staff["timeline"])
+
+
+def test_invoice_numbers_stay_gapless_under_concurrent_payments_and_a_kill(server_factory):
+    import concurrent.futures
+    import re
+    import threading
+    s = server_factory()
+    dc = s.location(kind="distribution_centre", ships=True, pickup=False)
+    sku = s.seed({dc: 250})
+    orders, payments = [], []
+    for _ in range(200):
+        order = place(s, sku)
+        p = s.ok("POST", f"/api/v1/orders/{order['id']}/payments{link(order)}", status=201,
+                 json={"method": "bank_transfer"})
+        orders.append(order)
+        payments.append(p)
+    merchant = s.token("merchant")
+    answered = {}
+    killed = threading.Event()
+
+    def verify(i):
+        if killed.is_set():
+            return
+        try:
+            resp = s.req("POST", f"/api/v1/orders/{orders[i]['id']}/payments/"
+                                 f"{payments[i]['id']}/verify", json={}, token=merchant,
+                         timeout=10)
+            answered[i] = resp[0]
+        except OSError:
+            pass
+        if len(answered) == 100 and not killed.is_set():
+            killed.set()
+            s.kill9()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(verify, range(200)))
+    if not killed.is_set():
+        s.kill9()
+    s.restart()
+    merchant = s.token("merchant")
+    for i in range(200):  # whatever the kill cut short is verified now
+        if s.get_order(orders[i]["id"])["status"] == "pending_payment":
+            s.ok("POST", f"/api/v1/orders/{orders[i]['id']}/payments/{payments[i]['id']}/verify",
+                 json={}, token=merchant)
+    numbers = []
+    for i, order in enumerate(orders):
+        docs = s.ok("GET", f"/api/v1/orders/{order['id']}/invoices{link(order)}")["items"]
+        assert len(docs) == 1, (i, docs)
+        numbers.append(docs[0]["number"])
+        if answered.get(i) == 200:
+            assert s.get_order(order["id"])["status"] == "paid"
+    sequences = sorted(int(re.fullmatch(r"INV-\d{4}-(\d{6})", n).group(1)) for n in numbers)
+    assert sequences == list(range(1, 201)), sequences
+    s.assert_consistent()
