@@ -358,6 +358,7 @@ def test_invoice_numbers_stay_gapless_under_concurrent_payments_and_a_kill(serve
     merchant = s.token("merchant")
     answered = {}
     killed = threading.Event()
+    lock = threading.Lock()
 
     def verify(i):
         if killed.is_set():
@@ -369,9 +370,10 @@ def test_invoice_numbers_stay_gapless_under_concurrent_payments_and_a_kill(serve
             answered[i] = resp[0]
         except OSError:
             pass
-        if len(answered) == 100 and not killed.is_set():
-            killed.set()
-            s.kill9()
+        with lock:
+            if len(answered) >= 100 and not killed.is_set():
+                killed.set()
+                s.kill9()
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(verify, range(200)))
