@@ -414,9 +414,10 @@ def test_illegal_transitions_are_refused(server, shop):
     assert len(after["timeline"]) == 1
     assert server.levels(sku)[shop["dc"]]["allocated"] == 1
 
-    # Paid (cash on delivery collected) is allowed, then it can be refunded but not unpaid.
-    assert server.transition(order["id"], "paid", "merchant")[0] == 200
-    assert_problem(server.transition(order["id"], "pending_payment"), 409, "invalid_transition")
+    # Paid only through verified payments (I5), never by a transition; refunds are money.
+    assert_problem(server.transition(order["id"], "paid", "merchant"), 409, "invalid_transition")
+    assert_problem(server.transition(order["id"], "refunded", "admin"), 409,
+                   "invalid_transition")
     assert server.transition(order["id"], "cancelled", "admin")[0] == 200
     for to in ("processing", "paid", "refunded", "pending_payment"):
         assert_problem(server.transition(order["id"], to), 409, "invalid_transition")
@@ -638,10 +639,20 @@ def test_safety_stock_is_never_promised_online(server, shop):
 
 def test_refunding_a_paid_order_before_shipping_gives_the_stock_back(server, shop):
     sku = server.seed({shop["dc"]: 5})
-    order = server.order(sku, 2)
-    assert server.transition(order["id"], "paid", "merchant")[0] == 200
-    status, _, body = server.transition(order["id"], "refunded", "admin")
-    assert status == 200 and body["status"] == "refunded", body
+    cart = server.new_cart()
+    cart.add_ok(sku, 2)
+    order = cart.checkout({"payment_method": "bank_transfer", "address": ADDRESS,
+                           "email": f"{unique('bt')}@example.com", "name": "Bank Payer"})[2]
+    link = f"?token={order['access_token']}"
+    payment = server.ok("POST", f"/api/v1/orders/{order['id']}/payments{link}", status=201,
+                        json={"method": "bank_transfer"})
+    paid = server.ok("POST", f"/api/v1/orders/{order['id']}/payments/{payment['id']}/verify",
+                     json={}, token=server.token("merchant"))
+    assert paid["status"] == "paid", paid
+    server.ok("POST", f"/api/v1/orders/{order['id']}/refunds", status=201,
+              json={"amount": order["total"]["amount"], "reason": "changed my mind"},
+              token=server.token("admin"))
+    assert server.get_order(order["id"])["status"] == "refunded"
     # Nothing left the building: on hand is unchanged and the units can be sold again.
     level = server.levels(sku)[shop["dc"]]
     assert (level["on_hand"], level["allocated"], level["available"]) == (5, 0, 5), level

@@ -309,6 +309,10 @@ Response PostTransition(ApiContext& ctx, Request& req) {
       (t.to == orders::OrderStatus::kCancelled || t.to == orders::OrderStatus::kRefunded)) {
     return Problem(Status(Code::kForbidden, "your role may not cancel or refund orders"));
   }
+  if (t.to == orders::OrderStatus::kRefunded) {
+    return Problem(Status(Code::kInvalidTransition,
+                          "a refund gives money back: POST /api/v1/orders/{id}/refunds"));
+  }
   return WriteRendered(ctx, req, who->actor(), 200, [&](storage::Tx& tx) -> Result<Render> {
     orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
     Result<orders::Order> order = orders::TransitionOrder(octx, *id, t);
