@@ -264,6 +264,9 @@ def test_pickup_hand_over_with_the_right_code_only(shop):
     mine = s.ok("GET", f"/api/v1/orders/{order['id']}/shipments{link(order)}")["items"][0]
     code = mine["handover_code"]
     assert len(code) == 8
+    qr = s.req("GET", f"/api/v1/orders/{order['id']}/shipments/{ship['id']}/handover-code.svg"
+                      f"{link(order)}")
+    assert qr[0] == 200 and qr[1]["Content-Type"] == "image/svg+xml" and "<svg" in qr[2]
     handover = f"/api/v1/shipments/{ship['id']}/handover"
     assert_problem(s.req("POST", handover, json={"code": "WRONG123"}, token=s.token("ops")),
                    409, "wrong_code")

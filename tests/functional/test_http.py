@@ -33,6 +33,7 @@ ROUTES = [
     "POST /api/v1/orders/{id}/payments/{pid}/reject", "POST /api/v1/orders/{id}/refunds",
     "GET /api/v1/orders/{id}/invoices", "GET /api/v1/orders/{id}/invoice.pdf",
     "GET /api/v1/orders/{id}/documents/{doc}", "GET /api/v1/orders/{id}/shipments",
+    "GET /api/v1/orders/{id}/shipments/{sid}/handover-code.svg",
     "GET /api/v1/shipments/{id}", "POST /api/v1/shipments/{id}/scans",
     "POST /api/v1/shipments/{id}/ship", "POST /api/v1/shipments/{id}/handover",
     "GET /api/v1/locations/{id}/pick-list", "POST /api/v1/webhooks/payments",

@@ -13,6 +13,7 @@
 #include "tandem/base/limits.h"
 #include "tandem/documents/invoice.h"
 #include "tandem/documents/pick_list.h"
+#include "tandem/documents/qr.h"
 #include "tandem/documents/tax.h"
 #include "tandem/payments/stripe_signature.h"
 
@@ -556,6 +557,33 @@ Response ListShipments(ApiContext& ctx, Request& req) {
   });
 }
 
+// The hand-over code of a ready pick-up as a QR code (SVG), for the customer's phone.
+Response GetHandoverQr(ApiContext& ctx, Request& req) {
+  Result<OrderCall> call = StartOrderCall(ctx, req);
+  if (!call.ok()) return Problem(call.status());
+  Result<int64_t> shipment_id = Param(req, "sid");
+  if (!shipment_id.ok()) return Problem(shipment_id.status());
+  std::string code;
+  Status found = ctx.db.Read([&](storage::Tx& tx) -> Status {
+    Result<orders::Order> order = AuthorizeOrderAccess(tx, req, call->who, call->order_id);
+    if (!order.ok()) return order.status();
+    std::optional<Shipment> s = tx.fulfillment().FindShipment(*shipment_id);
+    if (!s || s->order_id != order->id ||
+        s->status != fulfillment::ShipmentStatus::kReadyForPickup) {
+      return Status(Code::kNotFound, "no pick-up ready for this order");
+    }
+    code = s->handover_code;
+    return Status();
+  });
+  if (!found.ok()) return Problem(found);
+  Result<std::string> svg = documents::QrSvg(code);
+  if (!svg.ok()) return Problem(Status(Code::kInternal, svg.status().message()));
+  Response r;
+  r.content_type = "image/svg+xml";
+  r.body = std::move(svg.value());
+  return r;
+}
+
 // Staff who may act on a shipment: every staff role, a clerk only at their own store.
 Status MayActAt(const Principal& who, int64_t location_id) {
   if (who.account->role == Role::kClerk && who.account->location_id != location_id) {
@@ -818,6 +846,8 @@ void AddFulfillmentRoutes(Router& router, ApiContext& ctx) {
              [&ctx](Request& r) { return GetDocumentPdf(ctx, r, false); });
   router.Add("GET", "/api/v1/orders/{id}/shipments",
              [&ctx](Request& r) { return ListShipments(ctx, r); });
+  router.Add("GET", "/api/v1/orders/{id}/shipments/{sid}/handover-code.svg",
+             [&ctx](Request& r) { return GetHandoverQr(ctx, r); });
   router.Add("GET", "/api/v1/shipments/{id}", [&ctx](Request& r) { return GetShipment(ctx, r); });
   for (const char* action : {"scans", "ship", "handover"}) {
     router.Add("POST", std::string("/api/v1/shipments/{id}/") + action,
