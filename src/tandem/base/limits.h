@@ -57,6 +57,15 @@ static_assert(kIdempotencyKeyBytesMax + kSearchQueryBytesMax < kRequestHeaderByt
 static_assert(kCartLinesMax * kLineQuantityMax <= INT64_MAX / kPriceAmountMax,
               "an order's total cannot overflow its int64 minor units");
 
+// Printable documents (documents/): invoices, credit notes, pick lists, QR codes.
+inline constexpr int kDocumentLinesMax = 1000;            // lines of one invoice or pick list
+inline constexpr int kPickListOrdersMax = 100;            // orders gathered on one pick list
+inline constexpr int kDocumentAddressLinesMax = 8;        // address lines of a seller or buyer
+inline constexpr int kTaxRateBasisPointsMax = 10'000;     // 100 %
+inline constexpr int kTimezoneOffsetMinutesMax = 14 * 60;  // UTC-14:00 .. UTC+14:00
+inline constexpr size_t kQrTextBytesMax = 500;            // a hand-over code or a link
+static_assert(kCartLinesMax <= kDocumentLinesMax, "every order fits on one invoice");
+
 // Threads for the handlers that wait (reads, staff writes); the flash-sale path does not wait
 // for its write and runs on the I/O threads (one per core but one by default).
 inline constexpr int kWorkerThreadsDefault = 64;
