@@ -10,7 +10,8 @@ PYTHON ?= /usr/bin/python3
 
 DEPS := g++ cmake make pkg-config libboost-dev libsqlite3-dev libsodium-dev nlohmann-json3-dev libjemalloc-dev \
         libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
-        python3 python3-pytest sqlite3 curl libcurl4-openssl-dev
+        python3 python3-pytest sqlite3 curl libcurl4-openssl-dev \
+        libhpdf-dev libqrencode-dev poppler-utils
 
 .PHONY: run test deps build-release build-debug unit functional tools-tests bench-smoke demo-stores clean
 

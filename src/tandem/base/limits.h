@@ -44,7 +44,6 @@ inline constexpr int64_t kUnpaidBankTransferSecondsDefault = 24 * 3600;
 inline constexpr int64_t kUnpaidCardSecondsDefault = 30 * 60;
 inline constexpr int64_t kPickupUncollectedSecondsDefault = 7 * 24 * 3600;
 inline constexpr int64_t kWebhookToleranceSeconds = 300;  // replay window of signed webhooks
-inline constexpr int kPickListOrdersMax = 200;        // orders in one pick list (a wave)
 inline constexpr int kExpirySweepBatchMax = 200;      // orders expired by one sweep
 inline constexpr int64_t kDailyCapacityMax = 1'000'000;  // parcels a location prepares a day
 inline constexpr size_t kHandoverCodeLength = 8;      // a pick-up's hand-over code
@@ -85,6 +84,14 @@ static_assert(kWebhookSignatureHeaderBytesMax < kRequestHeaderBytesMax);
 static_assert(kProviderConnectTimeoutSecondsDefault < kProviderRequestTimeoutSecondsDefault);
 static_assert(kProviderRequestTimeoutSecondsDefault < kRequestSecondsMax,
               "a shopper's checkout that calls the provider answers before its own time is up");
+// Printable documents (documents/): invoices, credit notes, pick lists, QR codes.
+inline constexpr int kDocumentLinesMax = 1000;            // lines of one invoice or pick list
+inline constexpr int kPickListOrdersMax = 100;            // orders gathered on one pick list
+inline constexpr int kDocumentAddressLinesMax = 8;        // address lines of a seller or buyer
+inline constexpr int kTaxRateBasisPointsMax = 10'000;     // 100 %
+inline constexpr int kTimezoneOffsetMinutesMax = 14 * 60;  // UTC-14:00 .. UTC+14:00
+inline constexpr size_t kQrTextBytesMax = 500;            // a hand-over code or a link
+static_assert(kCartLinesMax <= kDocumentLinesMax, "every order fits on one invoice");
 
 // Threads for the handlers that wait (reads, staff writes); the flash-sale path does not wait
 // for its write and runs on the I/O threads (one per core but one by default).
