@@ -115,6 +115,8 @@ def read_http_response(sock, timeout=20):
 
 def _decode(headers, data):
     ctype = headers.get("Content-Type", "") or ""
+    if ctype.startswith(("application/pdf", "image/png", "image/jpeg")):
+        return data  # a file: its bytes
     text = data.decode("utf-8", errors="replace")
     if "json" in ctype:
         try:

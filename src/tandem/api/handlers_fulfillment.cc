@@ -1,6 +1,7 @@
 // Payments, refunds, invoices, shipments and their webhooks: what happens after "order placed".
 #include <sodium.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -225,14 +226,19 @@ Response PostPayment(ApiContext& ctx, Request& req) {
       session.order_id = order->id;
       session.order_number = order->number;
       session.amount_minor = in.amount.value_or(due);
-      session.currency = order->totals.total.currency;
+      session.currency = order->totals.total.currency;  // Stripe writes it in lower case
+      for (char& c : session.currency) c = static_cast<char>(std::tolower(c));
       session.customer_email = order->email;
       std::string back = ctx.options.public_url + "/orders/" + std::to_string(order->id);
       session.success_url = back + "?paid=1";
       session.cancel_url = back + "?cancelled=1";
       session.expires_at_s = ctx.clock.NowMs() / 1000 + kCardSessionSeconds;
-      session.idempotency_key = "pay-" + order->number + "-" +
-                                HashToken(req.Header("idempotency-key")).substr(0, 16);
+      // The same request again (a retry) gets the same page; a new attempt after a failed one
+      // gets a new page.
+      session.idempotency_key =
+          "pay-" + order->number + "-" +
+          std::to_string(tx.payments().PaymentsOfOrder(order->id).size()) + "-" +
+          HashToken(req.Header("idempotency-key")).substr(0, 16);
       return Status();
     });
     if (!checked.ok()) return Problem(checked);

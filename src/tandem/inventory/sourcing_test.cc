@@ -11,7 +11,6 @@
 namespace tandem::inventory {
 namespace {
 
-using Source;
 
 SourcingCandidate Loc(int64_t id, std::string name, std::optional<double> km, int64_t available,
                       int64_t backlog = 0, int64_t capacity = 0) {

@@ -37,7 +37,8 @@ bool Allowed(OrderStatus from, OrderStatus to, const TransitionFacts& facts) {
   switch (from) {
     case S::kPendingPayment:
       return to == S::kPaid || to == S::kCancelled ||
-             (to == S::kProcessing && facts.payment == PaymentMethod::kCashOnDelivery);
+             (to == S::kProcessing && (facts.payment == PaymentMethod::kCashOnDelivery ||
+                                       facts.payment == PaymentMethod::kCashInStore));
     case S::kPaid:
       return to == S::kProcessing || to == S::kCancelled || to == S::kRefunded;
     case S::kProcessing:

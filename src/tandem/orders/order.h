@@ -44,8 +44,8 @@ struct TransitionFacts {
 };
 
 // The one state machine. Returns `to` when the move from `from` is allowed, else
-// kInvalidTransition. Cash-on-delivery orders go to processing unpaid; pick-up orders are handed
-// over (ready → delivered) instead of shipped.
+// kInvalidTransition. Cash orders (on delivery, in store at the pick-up) go to processing unpaid;
+// pick-up orders are handed over (ready → delivered) instead of shipped.
 Result<OrderStatus> Transition(OrderStatus from, OrderStatus to, const TransitionFacts& facts);
 // True when the order still holds allocated stock in this state.
 bool HoldsAllocation(OrderStatus status);
