@@ -396,6 +396,29 @@ class Server:
         return self.req("POST", f"/api/v1/orders/{order_id}/transitions",
                         json={"to": to, **extra}, token=self.token(role))
 
+    def shipments(self, order_id):
+        return self.ok("GET", f"/api/v1/orders/{order_id}/shipments",
+                       token=self.token("ops"))["items"]
+
+    def pack(self, order_id, role="ops"):
+        """Scans every unit of the order's open shipments; returns its shipments after."""
+        for s in self.shipments(order_id):
+            if s["status"] != "open":
+                continue
+            for u in s["units"]:
+                for _ in range(u["quantity"] - u["scanned"]):
+                    self.ok("POST", f"/api/v1/shipments/{s['id']}/scans", json={"code": u["sku"]},
+                            token=self.token(role))
+        return self.shipments(order_id)
+
+    def ship(self, order_id, carrier="PosLaju", tracking_number=None):
+        """Packs the order and hands each shipment to the carrier; returns the order."""
+        for s in self.pack(order_id):
+            self.ok("POST", f"/api/v1/shipments/{s['id']}/ship",
+                    json={"carrier": carrier, "tracking_number": tracking_number or unique("PL")},
+                    token=self.token("ops"))
+        return self.get_order(order_id)
+
     def get_order(self, order_id, role="ops"):
         return self.ok("GET", f"/api/v1/orders/{order_id}", token=self.token(role))
 

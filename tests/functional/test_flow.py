@@ -176,33 +176,36 @@ def test_delivery_order_from_cart_to_completed(server, shop, shopper):
     assert cart.get()["status"] == "checked_out"
     assert_problem(cart.add(sku, 1), 409, "cart_closed")
 
-    # Staff move it along; every step is in the timeline.
-    steps = [("processing", "ops"), ("ready", "clerk"),
-             ("shipped", "ops"), ("delivered", "merchant"), ("completed", "admin")]
-    for to, role in steps:
-        extra = {"carrier": "PosLaju", "tracking_number": "PL123456789MY"} if to == "shipped" \
-            else {}
-        status, _, body = server.transition(order["id"], to, role, **extra)
-        assert status == 200, (to, body)
-        assert body["status"] == to
-        if to == "shipped":
-            # Shipping takes the units out of the building: the ledger says so.
-            level = server.levels(sku)[shop["dc"]]
-            assert (level["on_hand"], level["allocated"], level["available"]) == (8, 0, 8)
-            moves = server.movements(sku, shop["dc"])
-            sale = [mv for mv in moves if mv["reason"] == "sale_online"]
-            assert len(sale) == 1, moves
-            assert sale[0]["delta"] == -2
-            assert sale[0]["reference"] == order["number"]
-            assert body["carrier"] == "PosLaju" and body["tracking_number"] == "PL123456789MY"
+    # Staff move it along: prepared, packed by scanning, shipped; every step is in the timeline.
+    assert server.transition(order["id"], "processing", "ops")[0] == 200
+    # Not ready or shipped by a status change: its units are scanned.
+    for to in ("ready", "shipped"):
+        assert_problem(server.transition(order["id"], to, "ops"), 409, "invalid_transition")
+    assert server.pack(order["id"])[0]["status"] == "packed"
+    assert server.get_order(order["id"])["status"] == "ready"
+    body = server.ship(order["id"], "PosLaju", "PL123456789MY")
+    assert body["status"] == "shipped"
+    # Shipping takes the units out of the building: the ledger says so.
+    level = server.levels(sku)[shop["dc"]]
+    assert (level["on_hand"], level["allocated"], level["available"]) == (8, 0, 8)
+    moves = server.movements(sku, shop["dc"])
+    sale = [mv for mv in moves if mv["reason"] == "sale_online"]
+    assert len(sale) == 1, moves
+    assert sale[0]["delta"] == -2
+    assert sale[0]["reference"] == order["number"]
+    assert body["carrier"] == "PosLaju" and body["tracking_number"] == "PL123456789MY"
+    for to, role in (("delivered", "merchant"), ("completed", "admin")):
+        status, _, body = server.transition(order["id"], to, role)
+        assert status == 200 and body["status"] == to, (to, body)
 
     final = server.get_order(order["id"])
     assert final["status"] == "completed"
-    timeline = [(e["from"], e["to"]) for e in final["timeline"]]
+    moves = [e for e in final["timeline"] if e["to"] is not None]
+    timeline = [(e["from"], e["to"]) for e in moves]
     assert timeline == [(None, "pending_payment"), ("pending_payment", "processing"),
                         ("processing", "ready"), ("ready", "shipped"),
                         ("shipped", "delivered"), ("delivered", "completed")]
-    assert final["timeline"][2]["actor"] == "staff:" + server.staff_email["clerk"]
+    assert moves[1]["actor"] == "staff:" + server.staff_email["ops"]
 
     # The shopper's history shows it.
     mine = server.ok("GET", "/api/v1/me/orders", token=shopper["token"])
@@ -215,8 +218,11 @@ def test_delivery_order_from_cart_to_completed(server, shop, shopper):
     assert status == 200, track
     assert track["status"] == "completed"
     assert track["number"] == order["number"]
-    assert [e["to"] for e in track["timeline"]] == [
+    assert [e["to"] for e in track["timeline"] if e["to"]] == [
         "pending_payment", "processing", "ready", "shipped", "delivered", "completed"]
+    # Carrier events are shown; internal notes are not.
+    assert any(e["message"] == "Shipped with PosLaju PL123456789MY" for e in track["timeline"])
+    assert all("note" not in e and "actor" not in e for e in track["timeline"])
     text = json.dumps(track)
     for secret in (shopper["email"], "Zebulon", "Quillfeather", "2233", ADDRESS["line1"],
                    ADDRESS["name"], ADDRESS["city"], ADDRESS["postcode"], "987 6543",
@@ -255,12 +261,18 @@ def test_pickup_order_at_a_store(server, shop, shopper):
     levels = server.levels(sku)
     assert levels[shop["store"]]["allocated"] == 2 and levels[shop["store"]]["available"] == 1
 
-    for to in ("processing", "ready"):
-        assert server.transition(order["id"], to)[0] == 200
-    # A pick-up order is handed over, not shipped.
+    assert server.transition(order["id"], "processing")[0] == 200
+    [ready] = server.pack(order["id"])
+    assert ready["status"] == "ready_for_pickup"
+    # A pick-up order is handed over with its code, not shipped.
     assert_problem(server.transition(order["id"], "shipped"), 409, "invalid_transition")
-    status, _, body = server.transition(order["id"], "delivered", "clerk")
-    assert status == 200 and body["status"] == "delivered"
+    assert_problem(server.transition(order["id"], "delivered", "clerk"), 409,
+                   "invalid_transition")
+    code = server.ok("GET", f"/api/v1/orders/{order['id']}/shipments"
+                            f"?token={order['access_token']}")["items"][0]["handover_code"]
+    server.ok("POST", f"/api/v1/shipments/{ready['id']}/handover", json={"code": code},
+              token=server.token("ops"))
+    assert server.get_order(order["id"])["status"] == "delivered"
     level = server.levels(sku)[shop["store"]]
     assert (level["on_hand"], level["allocated"]) == (1, 0)
     sale = [m for m in server.movements(sku, shop["store"]) if m["reason"] == "sale_online"]
@@ -274,8 +286,9 @@ def test_order_split_over_two_locations_ships_from_both(server, shop):
     levels = server.levels(sku)
     assert levels[shop["dc"]]["allocated"] == 3 and levels[shop["store"]]["allocated"] == 2
     assert server.total(sku) == 0
-    for to in ("processing", "ready", "shipped"):
-        assert server.transition(order["id"], to)[0] == 200
+    assert server.transition(order["id"], "processing")[0] == 200
+    assert len(server.shipments(order["id"])) == 2
+    assert server.ship(order["id"])["status"] == "shipped"
     levels = server.levels(sku)
     assert [levels[loc]["on_hand"] for loc in (shop["dc"], shop["store"])] == [0, 0]
     for loc, qty in ((shop["dc"], 3), (shop["store"], 2)):

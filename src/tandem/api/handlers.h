@@ -15,8 +15,9 @@ void AddOrderRoutes(Router& router, ApiContext& ctx);
 void AddSyncRoutes(Router& router, ApiContext& ctx);
 void AddEventRoutes(Router& router, ApiContext& ctx);
 void AddFulfillmentRoutes(Router& router, ApiContext& ctx);
-// What follows a staff transition, in the same transaction: an order moved to processing (cash
-// on delivery) opens its shipments; a cash order marked delivered is paid and invoiced.
+// What follows a staff transition or a cancellation, in the same transaction: an order moved to
+// processing (cash) opens its shipments, a cancelled one cancels them, a cash order marked
+// delivered is paid and invoiced.
 Status AfterStaffTransition(ApiContext& ctx, storage::Tx& tx, const std::string& actor,
                             const orders::Order& order);
 

@@ -822,6 +822,9 @@ Status AfterStaffTransition(ApiContext& ctx, storage::Tx& tx, const std::string&
   if (order.status == orders::OrderStatus::kProcessing) {
     return fulfillment::OpenShipments(d.ful, order);
   }
+  if (order.status == orders::OrderStatus::kCancelled) {
+    return fulfillment::CancelShipments(d.ful, order);
+  }
   bool cash = order.payment_method == orders::PaymentMethod::kCashOnDelivery ||
               order.payment_method == orders::PaymentMethod::kCashInStore;
   if (order.status == orders::OrderStatus::kDelivered && cash) {

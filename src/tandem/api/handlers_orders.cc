@@ -314,6 +314,19 @@ Response PostTransition(ApiContext& ctx, Request& req) {
                           "a refund gives money back: POST /api/v1/orders/{id}/refunds"));
   }
   return WriteRendered(ctx, req, who->actor(), 200, [&](storage::Tx& tx) -> Result<Render> {
+    // Packing is verified by scanning each unit; a shipment leaves with the carrier or at the
+    // counter, never by a status change alone.
+    bool leaves = t.to == orders::OrderStatus::kReady || t.to == orders::OrderStatus::kShipped;
+    std::optional<orders::Order> before = tx.orders().FindOrder(*id);
+    if (before && before->fulfillment.method == orders::FulfillmentMethod::kPickup &&
+        t.to == orders::OrderStatus::kDelivered) {
+      leaves = true;
+    }
+    if (leaves && !tx.fulfillment().ShipmentsOfOrder(*id).empty()) {
+      return Status(Code::kInvalidTransition,
+                    "its shipments are packed by scanning (POST /api/v1/shipments/{id}/scans), "
+                    "then shipped (…/ship) or handed over (…/handover)");
+    }
     orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
     Result<orders::Order> order = orders::TransitionOrder(octx, *id, t);
     if (!order.ok()) return order.status();
@@ -358,6 +371,7 @@ Response PostCancel(ApiContext& ctx, Request& req) {
     orders::OrderContext octx = MakeOrderContext(ctx, tx, who->actor());
     Result<orders::Order> updated = orders::TransitionOrder(octx, *id, t);
     if (!updated.ok()) return updated.status();
+    TANDEM_RETURN_IF_ERROR(AfterStaffTransition(ctx, tx, who->actor(), *updated));
     return OrderRender(std::move(updated.value()), *access == OrderAccess::kStaff);
   });
 }

@@ -150,6 +150,16 @@ bool AllShipments(FulfillmentContext& ctx, int64_t order_id, bool (*reached)(Shi
   });
 }
 
+// A shipment leaves only while its order is being prepared (not cancelled meanwhile).
+Status BeingPrepared(const Order& order) {
+  if (order.status == OrderStatus::kProcessing || order.status == OrderStatus::kReady) {
+    return Status();
+  }
+  return Status(Code::kInvalidTransition, "the order is " +
+                                              std::string(orders::StatusName(order.status)) +
+                                              "; nothing of it leaves now");
+}
+
 void ShipUnits(FulfillmentContext& ctx, const Order& order, int64_t location_id) {
   inventory::Allocator allocator(ctx.order().inventory, ctx.order().now_ms);
   for (const inventory::Allocation& a : ctx.order().inventory.AllocationsOfOrder(order.id)) {
@@ -180,6 +190,15 @@ Status OpenShipments(FulfillmentContext& ctx, const Order& order) {
     ctx.order().orders.AppendTimeline(
         order.id, {ctx.order().now_ms, ctx.order().actor, "", "",
                    "shipment to prepare at " + name, ""});
+  }
+  return Status();
+}
+
+Status CancelShipments(FulfillmentContext& ctx, const Order& order) {
+  for (const Shipment& s : ctx.store.ShipmentsOfOrder(order.id)) {
+    if (s.status == S::kOpen || s.status == S::kPacked || s.status == S::kReadyForPickup) {
+      ctx.store.TryMove(s.id, s.status, S::kCancelled, "", "", "", ctx.order().now_ms);
+    }
   }
   return Status();
 }
@@ -283,6 +302,7 @@ Result<Shipment> Ship(FulfillmentContext& ctx, int64_t shipment_id, const ShipRe
   if (order.fulfillment.method == orders::FulfillmentMethod::kPickup) {
     return Status(Code::kInvalidTransition, "a pick-up is handed over, not shipped");
   }
+  TANDEM_RETURN_IF_ERROR(BeingPrepared(order));
   ShipUnits(ctx, order, shipment.location_id);
   TANDEM_RETURN_IF_ERROR(Move(ctx, shipment, S::kShipped, request));
   shipment.status = S::kShipped;
@@ -355,6 +375,7 @@ Result<Shipment> HandOver(FulfillmentContext& ctx, int64_t shipment_id, const st
                   "the shipment is " + std::string(ShipmentStatusName(shipment.status)) +
                       "; only a pick-up that is ready is handed over");
   }
+  TANDEM_RETURN_IF_ERROR(BeingPrepared(order));
   if (!SecretsEqual(code, shipment.handover_code)) {
     return Status(Code::kWrongCode, "that is not this order's hand-over code");
   }
@@ -407,6 +428,7 @@ Result<PickList> BuildPickList(FulfillmentContext& ctx, int64_t location_id,
     if (!wanted.empty() && !wanted.count(s.order_id)) continue;
     Result<Order> order = LoadOrder(ctx, s.order_id);
     if (!order.ok()) continue;
+    if (order->status != OrderStatus::kPaid && order->status != OrderStatus::kProcessing) continue;
     FillUnits(ctx, *order, s);
     for (const ShipmentUnit& u : s.units) {
       auto line = std::find_if(list.lines.begin(), list.lines.end(),

@@ -114,6 +114,9 @@ struct FulfillmentContext {
 // (again after a stock conflict moved some). Idempotent.
 Status OpenShipments(FulfillmentContext& ctx, const orders::Order& order);
 
+// An order cancelled before its shipments left: they are cancelled too (nothing is picked).
+Status CancelShipments(FulfillmentContext& ctx, const orders::Order& order);
+
 // A shipment with its units (allocated and scanned per SKU).
 Result<Shipment> ViewShipment(FulfillmentContext& ctx, int64_t shipment_id);
 Result<std::vector<Shipment>> ShipmentsOfOrder(FulfillmentContext& ctx, int64_t order_id);

@@ -340,9 +340,6 @@ Result<Order> Checkout(OrderContext& ctx, Cart cart, const CheckoutRequest& req)
   if (cart.lines.empty()) return Status(Code::kInvalidArgument, "the cart is empty");
   Fulfillment f = cart.fulfillment;
   bool pickup = f.method == FulfillmentMethod::kPickup;
-  if (req.payment_method == PaymentMethod::kCashOnDelivery && pickup) {
-    return Status(Code::kInvalidArgument, "cash on delivery is for deliveries; pay in store");
-  }
   if (req.payment_method == PaymentMethod::kCashInStore && !pickup) {
     return Status(Code::kInvalidArgument, "cash in store is for pick-up orders");
   }
