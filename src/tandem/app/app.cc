@@ -91,6 +91,9 @@ int Serve(const Config& config) {
   options.stale_after_ms = config.stale_after_seconds * 1000;
   options.worker_threads = config.threads > 0 ? config.threads : kWorkerThreadsDefault;
   options.queued_requests_max = static_cast<size_t>(config.max_queued_requests);
+  options.hash_threads = config.hash_threads;
+  options.queued_hashes_max = static_cast<size_t>(config.max_queued_hashes);
+  options.session_ttl_ms = config.session_ttl_seconds * 1000;
   api::Api api(**db, clock, options);
   api::ServerOptions server_options;
   server_options.host = config.listen.substr(0, colon);
