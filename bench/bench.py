@@ -25,6 +25,14 @@ Full run (about 7 minutes, plus the build):
   7. writes bench/results/: results.json (everything), one JSON report per load run, summary.md
      (the tables of docs/performance.md), and gnuplot PNG plots (throughput and latency over time).
 
+--logins runs the login benchmark of issue 25 instead (about 1.5 minutes plus the build): on a
+fresh server seeded as above plus 200 customers, logins per second and sign-ups per second (closed
+loop at 8 connections: the hashing lane's threads and queue, never past them), the flash sale
+alone at 256 connections, then the same flash sale while a storm of logins arrives (open loop) at
+twice the login capacity just measured; checks the issue's targets (at least 50 logins/s; flash
+p99 at most 25 ms during the storm; every login beyond capacity answered 503 with Retry-After
+within 100 ms, none timed out) and writes logins.json and logins.md.
+
 --quick does the same on a tiny setting in under a minute (no build, no apt-get, no timings
 asserted): `make test` runs it through bench/test_bench_smoke.py.
 
@@ -71,7 +79,9 @@ FULL = dict(skus=10000, variants=10, hot=20, hot_stock=1000000, sellout_stock=10
             verify_connections=64, seed_connections=64, sweep_threads=[1, 4],
             sweep_connections=256, sweep_seconds=15,
             in_process_filter="^BM_CheckoutPipelined/512|^BM_CheckoutOfHeldCarts/(512|4096)/|"
-                              "^BM_BareCheckoutLoop/100|^BM_RowsPerStatement")
+                              "^BM_BareCheckoutLoop/100|^BM_RowsPerStatement",
+            login_customers=200, login_connections=8, login_seconds=10, storm_connections=64,
+            storm_flash_connections=256, storm_flash_seconds=15)
 QUICK = dict(skus=200, variants=10, hot=2, hot_stock=100000, sellout_stock=40,
              flash_connections=[4, 16], flash_seconds=2, one_sku_connections=[4],
              one_sku_seconds=1, open_connections=8, open_seconds=2,
@@ -80,7 +90,9 @@ QUICK = dict(skus=200, variants=10, hot=2, hot_stock=100000, sellout_stock=40,
              pg_seconds=2, verify_connections=8, seed_connections=8, sweep_threads=[1],
              sweep_connections=16, sweep_seconds=1,
              in_process_filter="^BM_CheckoutPipelined/64|^BM_CheckoutOfHeldCarts/64|"
-                               "^BM_BareCheckoutLoop/100")
+                               "^BM_BareCheckoutLoop/100",
+             login_customers=8, login_connections=2, login_seconds=1, storm_connections=8,
+             storm_flash_connections=16, storm_flash_seconds=2)
 
 
 def log(msg):
@@ -384,8 +396,9 @@ class Loadgen:
         return [self.bin, command, "--port", str(port), *map(str, args)]
 
     def run(self, name, port, scenario, connections, seconds, skus=None, products=None,
-            rate=0, orders=True, extra=()):
-        """One load run under the lock; returns the JSON report (with file names added)."""
+            rate=0, orders=True, extra=(), locked=False):
+        """One load run under the lock (`locked`: the caller holds it); returns the JSON report
+        (with file names added)."""
         json_path = os.path.join(self.out, f"{name}.json")
         orders_path = os.path.join(self.out, f"{name}.orders") if orders else None
         args = ["--scenario", scenario, "--connections", connections, "--duration-seconds",
@@ -405,8 +418,9 @@ class Loadgen:
         log(f"load run {name}: {scenario}, {connections} connections, {seconds} s"
             + (f", open loop at {rate:.0f} sessions/s" if rate else ""))
         wal = os.path.join(self.server.data, "tandem.db-wal") if self.server else None
-        with self.machine.lock(name):
-            busy_before = wait_for_quiet(self.quiet_wait) if self.quiet_wait else None
+        with contextlib.nullcontext() if locked else self.machine.lock(name):
+            busy_before = wait_for_quiet(self.quiet_wait) if self.quiet_wait and not locked \
+                else None
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             with Sampler(pid, wal) as sampler:
                 r = run(self.cmd("run", port, *args), timeout=seconds + 120, capture=True,
@@ -436,11 +450,12 @@ class Loadgen:
         report["orders_file"] = os.path.basename(orders_path) if orders_path else None
         return report
 
-    def seed(self, port, manifest, p, connections):
+    def seed(self, port, manifest, p, connections, customers=0):
         args = ["--admin-email", ADMIN_EMAIL, "--admin-password", ADMIN_PASSWORD,
                 "--manifest", manifest, "--skus", p["skus"], "--variants-per-product",
                 p["variants"], "--hot", p["hot"], "--hot-stock", p["hot_stock"], "--sellout", 1,
-                "--sellout-stock", p["sellout_stock"], "--connections", connections]
+                "--sellout-stock", p["sellout_stock"], "--connections", connections,
+                "--customers", customers]
         with self.machine.lock("seed"):
             r = run(self.cmd("seed", port, *args), timeout=600, capture=True)
         print(r.stdout, end="", flush=True)
@@ -916,6 +931,170 @@ def summary_markdown(results):
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------------------------------------
+# The login benchmark (issue 25)
+
+HASH_THREAD = "tandem-hash"  # the server's name for its password-hashing threads
+
+
+def hashing_summary(rep, kind):
+    """Logins or sign-ups of one run: answered per status, served per second, latency of the
+    served and of the refused, the hashing threads' CPU per one served."""
+    k = rep["kinds"].get(kind, {"count": 0, "status_counts": {}, "latency_ms": {}})
+    refused = rep["kinds"].get("refused", {"count": 0, "latency_ms": {}})
+    served = int(k["status_counts"].get("200" if kind == "login" else "201", 0))
+    cpu = (rep.get("server_cpu") or {}).get("thread_seconds", {}).get(HASH_THREAD)
+    return {"answered": k["count"], "status_counts": k["status_counts"], "served": served,
+            "served_per_second": round(served / rep["window_seconds"], 1),
+            "latency_ms": k["latency_ms"], "refused": refused["count"],
+            "refused_latency_ms": refused["latency_ms"],
+            "refused_without_retry_after": rep["errors"].get("503_without_retry_after", 0),
+            "transport_errors": sum(n for e, n in rep["errors"].items()
+                                    if e != "503_without_retry_after"),
+            "hash_cpu_ms_per_served": round(cpu * 1000 / served, 1) if cpu and served else None}
+
+
+def run_logins(args, p, machine, lg, tandem_bin, tmp_root, data_dir, out_dir, results, started):
+    """--logins: see the module's docstring. Returns the exit code."""
+    checks = Checks()
+    targets = not args.quick  # --quick asserts no timing
+    server = Tandem(tandem_bin, data_dir)
+    lg.server = server
+    runs = {}
+    try:
+        server.cli("user", "add", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD,
+                   "--role", "admin", "--name", "Bench admin")
+        server.start()
+        manifest = lg.seed(server.port, os.path.join(out_dir, "manifest.json"), p,
+                           p["seed_connections"], customers=p["login_customers"])
+        hot = os.path.join(out_dir, "hot.txt")
+        with open(hot, "w") as f:
+            f.write("\n".join(manifest["hot_skus"]) + "\n")
+        accounts = ["--accounts", p["login_customers"]]
+
+        # Capacity: closed loop within the lane's threads and queue, so that nothing is refused.
+        for scenario in ("login", "signup"):
+            name = f"{scenario}-capacity"
+            runs[name] = lg.run(name, server.port, scenario, p["login_connections"],
+                                p["login_seconds"], orders=False, extra=accounts)
+        capacity = hashing_summary(runs["login-capacity"], "login")["served_per_second"]
+        rate = args.storm_rate or max(2.0, round(2 * capacity))
+
+        c, secs = p["storm_flash_connections"], p["storm_flash_seconds"]
+        runs["flash-alone"] = lg.run("flash-alone", server.port, "flash", c, secs, skus=hot)
+        # The storm starts a second before the flash sale and ends a second after it; both under
+        # one hold of the machine lock.
+        storm_json = os.path.join(out_dir, "login-storm.json")
+        storm_cmd = lg.cmd("run", server.port, "--scenario", "login", "--connections",
+                           p["storm_connections"], "--duration-seconds", secs + 2, "--rate", rate,
+                           "--json", storm_json, "--label", "login-storm", "--quiet",
+                           "--server-pid", server.proc.pid, *accounts)
+        log(f"login storm at {rate:.0f} logins/s (twice the capacity of {capacity:.1f}) beside "
+            f"the flash sale at {c} connections")
+        with machine.lock("flash-storm"):
+            wait_for_quiet(lg.quiet_wait)
+            storm = subprocess.Popen(storm_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+            try:
+                time.sleep(1)
+                runs["flash-storm"] = lg.run("flash-storm", server.port, "flash", c, secs,
+                                             skus=hot, locked=True)
+                out, err = storm.communicate(timeout=secs + 120)
+            finally:
+                if storm.poll() is None:
+                    storm.kill()
+                    storm.wait()
+        print(out, end="", flush=True)
+        if storm.returncode != 0:
+            raise SetupError(f"the login storm exited with {storm.returncode}: {err[-2000:]}")
+        with open(storm_json) as f:
+            runs["login-storm"] = json.load(f)
+
+        orders = [os.path.join(out_dir, runs[n]["orders_file"]) for n in ("flash-alone",
+                                                                           "flash-storm")]
+        v = lg.verify(server.port, orders, p["verify_connections"])
+        rc = server.stop()
+    finally:
+        if server.alive():
+            server.kill9()
+        if not args.keep_data:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+
+    login = hashing_summary(runs["login-capacity"], "login")
+    signup = hashing_summary(runs["signup-capacity"], "signup")
+    storm = hashing_summary(runs["login-storm"], "login")
+    alone, beside = summary_of(runs["flash-alone"]), summary_of(runs["flash-storm"])
+    out = {"machine": results["machine"], "parameters": p, "storm_rate": rate,
+           "login": login, "signup": signup, "storm": storm, "flash_alone": alone,
+           "flash_storm": beside, "verify_orders": v}
+
+    checks.add("every order answered 201 exists with its SKU", v["ok"],
+               f"{v['found']} of {v['orders']} found")
+    checks.add("graceful stop", rc == 0, f"exit code {rc}")
+    for name, r in (("login capacity", login), ("sign-up capacity", signup)):
+        checks.add(f"{name}: every answer served, none refused, no transport error",
+                   r["served"] == r["answered"] and r["answered"] > 0 and not r["transport_errors"],
+                   f"{r['status_counts']}, {r['transport_errors']} transport errors")
+    checks.add("storm: every login served or refused with 503 and Retry-After, none timed out",
+               set(storm["status_counts"]) <= {"200", "503"} and not storm["transport_errors"]
+               and not storm["refused_without_retry_after"],
+               f"{storm['status_counts']}, {storm['transport_errors']} transport errors")
+    checks.add("flash sale beside the storm: every request answered, no 5xx",
+               beside["count_5xx"] == 0 and not beside["errors"] and beside["checkouts_ok"] > 0,
+               f"{beside['status_counts']}")
+    if targets:
+        checks.add("target: at least 50 logins/s", login["served_per_second"] >= 50,
+                   f"{login['served_per_second']} logins/s")
+        checks.add("target: flash p99 at most 25 ms during the storm",
+                   beside["latency_ms"]["p99"] <= 25, f"{beside['latency_ms']['p99']} ms")
+        worst = storm["refused_latency_ms"].get("max", 0)
+        checks.add("target: every refused login answered within 100 ms",
+                   storm["refused"] > 0 and worst <= 100,
+                   f"{storm['refused']} refused, slowest {worst} ms")
+    out["checks"] = checks.items
+    out["ok"] = checks.ok()
+    out["seconds"] = round(time.monotonic() - started, 1)
+    with open(os.path.join(out_dir, "logins.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    md = logins_markdown(out)
+    with open(os.path.join(out_dir, "logins.md"), "w") as f:
+        f.write(md)
+    print()
+    print(md)
+    print(f"\n{'ALL CHECKS PASSED' if out['ok'] else 'SOME CHECKS FAILED'} in "
+          f"{out['seconds']:.0f} s; results in {out_dir}")
+    return 0 if out["ok"] else 1
+
+
+def logins_markdown(out):
+    lines = ["| run | connections | served/s | statuses | p50 ms | p99 ms | refused | refused "
+             "p99 / max ms | hashing CPU ms per served |",
+             "|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    p = out["parameters"]
+    for name, r, conns in (("logins, closed loop", out["login"], p["login_connections"]),
+                           ("sign-ups, closed loop", out["signup"], p["login_connections"]),
+                           (f"login storm at {out['storm_rate']:.0f}/s (open loop)", out["storm"],
+                            p["storm_connections"])):
+        statuses = " ".join(f"{c}:{n}" for c, n in sorted(r["status_counts"].items()))
+        lat, ref = r["latency_ms"], r["refused_latency_ms"]
+        lines.append(f"| {name} | {conns} | {fmt(r['served_per_second'], 1)} | {statuses} | "
+                     f"{fmt(lat.get('p50'), 1)} | {fmt(lat.get('p99'), 1)} | {r['refused']} | "
+                     f"{fmt(ref.get('p99'), 2)} / {fmt(ref.get('max'), 2)} | "
+                     f"{fmt(r['hash_cpu_ms_per_served'], 1)} |")
+    lines += ["", "| flash sale | connections | checkouts/s | p50 ms | p99 ms | p99.9 ms "
+              "| statuses | server cores |", "|---|---:|---:|---:|---:|---:|---|---:|"]
+    for name, s in (("alone", out["flash_alone"]), ("beside the login storm",
+                                                    out["flash_storm"])):
+        statuses = " ".join(f"{c}:{n}" for c, n in sorted(s["status_counts"].items()))
+        lat = s["latency_ms"]
+        lines.append(f"| {name} | {s['connections']} | {fmt(s['checkouts_per_second'], 0)} | "
+                     f"{fmt(lat['p50'], 2)} | {fmt(lat['p99'], 2)} | {fmt(lat['p99_9'], 2)} | "
+                     f"{statuses} | {(s.get('cpu') or {}).get('server_cores', '–')} |")
+    lines += [""] + [f"- {'ok' if c['ok'] else 'FAIL'}: {c['name']} ({c['detail']})"
+                     for c in out["checks"]]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Tandem benchmark runner (see docs/performance.md)")
     ap.add_argument("--quick", action="store_true", help="tiny setting, under a minute")
@@ -948,6 +1127,11 @@ def main(argv=None):
                          "the machine to stop (default 60; --quick: 0)")
     ap.add_argument("--tmp", help="where the data folders go (default: the system temp dir)")
     ap.add_argument("--keep-data", action="store_true", help="keep the tandem data folder")
+    ap.add_argument("--logins", action="store_true",
+                    help="the login benchmark (issue 25) instead: logins/s, sign-ups/s, the flash "
+                         "sale alone and during a storm of logins at twice the login capacity")
+    ap.add_argument("--storm-rate", type=float, default=0,
+                    help="--logins: the storm's logins/s (default: twice the capacity measured)")
     args = ap.parse_args(argv)
 
     p = dict(QUICK if args.quick else FULL)
@@ -979,7 +1163,8 @@ def main(argv=None):
         build_release(machine)
     # The in-process benchmark is built beside the load generator.
     write_path_bin = os.path.join(os.path.dirname(loadgen_bin), "tandem-write-path-bench")
-    needed = [tandem_bin, loadgen_bin] + ([] if args.skip_in_process else [write_path_bin])
+    needed = [tandem_bin, loadgen_bin] + ([] if args.skip_in_process or args.logins
+                                          else [write_path_bin])
     for b in needed:
         if not os.access(b, os.X_OK):
             raise SetupError(f"{b} is missing: build it (make build-release; cmake --build "
@@ -999,6 +1184,9 @@ def main(argv=None):
         results["machine"]["fdatasync_per_second"] = round(
             fdatasync_rate(data_dir, 0.5 if args.quick else 2.0))
     log(f"machine: {results['machine']}")
+    if args.logins:
+        return run_logins(args, p, machine, lg, tandem_bin, tmp_root, data_dir, out_dir, results,
+                          started)
 
     # 2. in process, first, on a quiet machine: run after the HTTP load, the same benchmark
     # measured 22-35 % slower.

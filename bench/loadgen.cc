@@ -1,6 +1,7 @@
 // tandem-loadgen: Tandem's HTTP/1.1 load generator, seeder and order verifier (Boost.Asio).
 //
-//   tandem-loadgen [run] --scenario flash|browse|healthz --connections N --duration-seconds S
+//   tandem-loadgen [run] --scenario flash|browse|healthz|login|signup --connections N
+//                  --duration-seconds S
 //                  [--rate SESSIONS_PER_S] [--skus LIST|FILE] [--products LIST|FILE|A-B]
 //                  [--json FILE] [--orders FILE] [--seed N] [--threads T] [--max-requests N]
 //                  [--server-pid PID]
@@ -20,6 +21,11 @@
 //                     (a random --skus SKU into the connection's cart, a new cart every 20 adds),
 //                     GET /carts/{id}.
 //           healthz = GET /healthz (the ceiling: the server's cheapest request).
+//           login   = POST /auth/login as one of --accounts customers made by `seed --customers`
+//                     (shopper-PREFIX-I@bench.example.my, --account-password).
+//           signup  = POST /customers with an e-mail of its own.
+// Logins and sign-ups refused with 503 are also recorded as "refused" (their latency); one
+// without Retry-After counts as the error "503_without_retry_after".
 // At the end of the duration (or past --max-requests) no session starts; those under way finish
 // (bounded by --drain-seconds). The report (stdout table, --json) gives per request kind the
 // count, throughput, status counts and latency p50/p90/p99/p99.9/max, throughput and latency
@@ -114,6 +120,9 @@ struct Options {
   int64_t dc_stock = 50;
   int64_t store_stock = 10;
   std::string prefix = "B";
+  // login / signup, and seed --customers
+  int accounts = 0;
+  std::string account_password = "bench-shopper-password";
 };
 
 void Usage() {
@@ -121,15 +130,17 @@ void Usage() {
       "usage: tandem-loadgen [run|seed|verify] [options]\n"
       "common:  --host H (127.0.0.1) --port P (8080) --connections N (64)\n"
       "         --timeout-ms MS (15000) --quiet\n"
-      "run:     --scenario flash|browse|healthz (flash) --duration-seconds S (10)\n"
+      "run:     --scenario flash|browse|healthz|login|signup (flash) --duration-seconds S (10)\n"
       "         --threads T (1) --seed N (1) --json FILE\n"
       "         --rate SESSIONS_PER_S (0 = closed loop) --max-requests N (20000000)\n"
       "         --skus A,B,..|FILE --products 1,2,..|FILE|FIRST-LAST --orders FILE\n"
       "         --drain-seconds S (timeout + 2) --label TEXT --server-pid PID\n"
+      "         --accounts N (login: the customers seeded) --account-password P\n"
       "seed:    --admin-email E --admin-password P --manifest FILE --skus N (10000)\n"
       "         --variants-per-product V (10) --stores N (4) --dcs N (1) --hot N (20)\n"
       "         --hot-stock Q (100000) --sellout N (1) --sellout-stock Q (1000)\n"
       "         --dc-stock Q (50) --store-stock Q (10) --prefix P (B) --seed N (1)\n"
+      "         --customers N (0: customer accounts, signed up 4 at a time)\n"
       "verify:  --admin-email E --admin-password P --orders FILE[,FILE...] --json FILE");
 }
 
@@ -241,6 +252,10 @@ Options ParseOptions(int argc, char** argv) {
       o.store_stock = integer(0, 1'000'000);
     } else if (arg == "--prefix") {
       o.prefix = next();
+    } else if (arg == "--accounts" || arg == "--customers") {
+      o.accounts = static_cast<int>(integer(0, 1'000'000));
+    } else if (arg == "--account-password") {
+      o.account_password = next();
     } else {
       Usage();
       Die("unknown option " + arg);
@@ -367,11 +382,17 @@ enum Kind : int {
   kProduct,
   kCartView,
   kHealthz,
+  kLogin,
+  kSignup,
   kSession,
+  kRefused,  // a login or sign-up answered 503, recorded under its kind as well
   kKinds
 };
 constexpr std::array<const char*, kKinds> kKindNames{
-    "cart_create", "cart_add", "checkout", "search", "product", "cart_view", "healthz", "session"};
+    "cart_create", "cart_add", "checkout", "search",  "product", "cart_view",
+    "healthz",     "login",    "signup",   "session", "refused"};
+// Whether a kind counts requests (the others count sessions, or requests counted already).
+constexpr bool IsRequestKind(int kind) { return kind != kSession && kind != kRefused; }
 
 struct KindStats {
   Histogram latency;
@@ -436,6 +457,11 @@ struct Stats {
 // A minimal reader of top-level JSON members (the answers are trusted; no full parse on the hot
 // path). Returns the raw text of a number or the contents of a string; empty if absent.
 
+// The e-mail of the i-th customer made by `seed --customers` (1-based).
+std::string ShopperEmail(const std::string& prefix, int i) {
+  return "shopper-" + prefix + "-" + std::to_string(i) + "@bench.example.my";
+}
+
 std::string_view TopField(std::string_view s, std::string_view key) {
   int depth = 0;
   bool expect_key = false;
@@ -498,6 +524,7 @@ struct Target {
 
 struct HttpResult {
   int status = 0;  // 0: no answer; see error
+  bool retry_after = false;  // the answer has a Retry-After header
   std::string body;
   const char* error = nullptr;
 };
@@ -610,6 +637,7 @@ class Client {
     }
     busy_ = false;
     result.status = head.status;
+    result.retry_after = head.retry_after;
     result.body.assign(in_.data() + head_end, body_bytes);
     // Keep whatever followed the answer (nothing, unless the server sent more than asked).
     size_t used = head_end + body_bytes;
@@ -629,6 +657,7 @@ class Client {
     int status = 0;
     std::optional<size_t> content_length;
     bool keep_alive = true;
+    bool retry_after = false;
   };
 
   static bool SameWord(std::string_view a, std::string_view lower) {
@@ -679,6 +708,8 @@ class Client {
       } else if (SameWord(name, "connection")) {
         if (SameWord(value, "close")) head.keep_alive = false;
         if (SameWord(value, "keep-alive")) head.keep_alive = true;
+      } else if (SameWord(name, "retry-after")) {
+        head.retry_after = true;
       } else if (SameWord(name, "transfer-encoding")) {
         return Head{};  // Tandem never sends chunked answers
       }
@@ -882,6 +913,10 @@ class Worker {
         status = co_await Flash(c, due);
       } else if (opt.scenario == "browse") {
         status = co_await Browse(c, due);
+      } else if (opt.scenario == "login") {
+        status = co_await Login(c, due);
+      } else if (opt.scenario == "signup") {
+        status = co_await Signup(c, due);
       } else {
         status = co_await Healthz(c, due);
       }
@@ -1008,6 +1043,33 @@ class Worker {
     co_return r.status;
   }
 
+  // A password-hashing request: a 503 is recorded as "refused" too, and must carry Retry-After.
+  awaitable<int> Hashing(Conn& c, Kind kind, SteadyClock::time_point due, std::string_view target,
+                         const std::string& body) {
+    HttpResult r = co_await Call(c, kind, due, "POST", target, {}, body);
+    if (r.status == 503) {
+      Record(kRefused, r.status, due, SteadyClock::now(), /*request=*/false);
+      if (!r.retry_after) ++stats_.errors["503_without_retry_after"];
+    }
+    co_return r.status;
+  }
+
+  awaitable<int> Login(Conn& c, SteadyClock::time_point due) {
+    int i = std::uniform_int_distribution<int>(1, shared_.opt.accounts)(rng_);
+    std::string body = "{\"email\":\"" + ShopperEmail(shared_.opt.prefix, i) +
+                       "\",\"password\":\"" + shared_.opt.account_password + "\"}";
+    co_return co_await Hashing(c, kLogin, due, "/api/v1/auth/login", body);
+  }
+
+  awaitable<int> Signup(Conn& c, SteadyClock::time_point due) {
+    ++email_counter_;
+    std::string body = "{\"email\":\"signup-" + shared_.nonce + "-" + std::to_string(index_) +
+                       "-" + std::to_string(email_counter_) +
+                       "@bench.example.my\",\"name\":\"Storm Shopper\",\"password\":\"" +
+                       shared_.opt.account_password + "\"}";
+    co_return co_await Hashing(c, kSignup, due, "/api/v1/customers", body);
+  }
+
   Shared& shared_;
   int index_;
   asio::io_context ioc_{1};
@@ -1110,9 +1172,11 @@ Target ResolveTarget(const Options& opt) {
 }
 
 int Run(const Options& opt) {
-  if (opt.scenario != "flash" && opt.scenario != "browse" && opt.scenario != "healthz") {
-    Die("--scenario must be flash, browse or healthz");
+  if (opt.scenario != "flash" && opt.scenario != "browse" && opt.scenario != "healthz" &&
+      opt.scenario != "login" && opt.scenario != "signup") {
+    Die("--scenario must be flash, browse, healthz, login or signup");
   }
+  if (opt.scenario == "login" && opt.accounts < 1) Die("login needs --accounts N (seeded)");
   Shared shared;
   shared.opt = opt;
   shared.target = ResolveTarget(opt);
@@ -1193,12 +1257,12 @@ int Run(const Options& opt) {
     Json st = Json::object();
     for (auto& [code, n] : ks.statuses) {
       st[std::to_string(code)] = n;
-      if (k != kSession) {
+      if (IsRequestKind(k)) {
         statuses[code] += n;
         if (code >= 500) count_5xx += n;
       }
     }
-    if (k != kSession) requests += ks.latency.total();
+    if (IsRequestKind(k)) requests += ks.latency.total();
     kinds[kKindNames[k]] = Json{{"count", ks.latency.total()},
                                 {"per_second", ks.latency.total() / window},
                                 {"status_counts", st},
@@ -1235,7 +1299,7 @@ int Run(const Options& opt) {
   }
   Histogram req_all;
   for (int k = 0; k < kKinds; ++k) {
-    if (k != kSession) req_all.Merge(all.kinds[k].latency);
+    if (IsRequestKind(k)) req_all.Merge(all.kinds[k].latency);
   }
   Json report{{"tool", "tandem-loadgen"},
               {"label", opt.label},
@@ -1501,6 +1565,21 @@ int Seed(const Options& opt) {
   }
   answers = RunPool(target, opt.connections, reqs);
   ExpectAll("stock adjustment", answers, 201);
+  size_t adjustments = reqs.size();
+
+  // Customers for the login scenario: signed up four at a time, so that they stay within the
+  // server's password-hashing lane (a 503 would be retried, at most 20 times).
+  reqs.clear();
+  for (int i = 1; i <= opt.accounts; ++i) {
+    Json body{{"email", ShopperEmail(p, i)},
+              {"password", opt.account_password},
+              {"name", "Shopper " + std::to_string(i)}};
+    reqs.push_back({"POST", "/api/v1/customers", "", body.dump()});
+  }
+  if (!reqs.empty()) {
+    answers = RunPool(target, std::min(opt.connections, 4), reqs);
+    ExpectAll("sign-up", answers, 201);
+  }
 
   double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
   Json manifest{{"locations", locations},
@@ -1510,12 +1589,14 @@ int Seed(const Options& opt) {
                 {"product_ids", product_ids},
                 {"sku_count", hot.size() + normal.size() + sellout.size()},
                 {"stock", stock},
-                {"adjustments", reqs.size()},
+                {"adjustments", adjustments},
+                {"customers", opt.accounts},
                 {"seconds", seconds}};
   WriteText(opt.manifest_path, manifest.dump(1) + "\n");
   std::printf("seeded %zu SKUs in %zu products, %zu locations, %zu adjustments in %.1f s\n",
               hot.size() + normal.size() + sellout.size(), product_ids.size(), locations.size(),
-              reqs.size(), seconds);
+              adjustments, seconds);
+  if (opt.accounts > 0) std::printf("signed up %d customers\n", opt.accounts);
   return 0;
 }
 

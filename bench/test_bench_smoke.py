@@ -184,3 +184,23 @@ def test_wal_frames_names_the_btrees_each_commit_wrote(tmp_path):
     per_commit = {m.group(2): float(m.group(1))
                   for m in re.finditer(r"^\s*([\d.]+)\s+[\d.]+%\s+(\S+)$", r.stdout, re.M)}
     assert per_commit.get("t", 0) >= 0.6 and per_commit.get("t_k", 0) >= 0.6, r.stdout
+
+
+def test_the_login_benchmark_runs_and_checks_what_it_reports(tmp_path):
+    """`bench/run.sh --logins --quick`: logins and sign-ups per second, the flash sale alone and
+    beside a storm of logins at twice the capacity; its own checks pass (never a timing)."""
+    r = subprocess.run(["/bin/sh", os.path.join(REPO, "bench", "run.sh"), "--logins", "--quick",
+                        "--out", str(tmp_path), "--bin", BIN, "--loadgen", LOADGEN],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"{r.stdout[-6000:]}\n{r.stderr[-3000:]}"
+    out = json.loads((tmp_path / "logins.json").read_text())
+    for part in ("login", "signup"):
+        assert out[part]["served"] > 0 and out[part]["refused"] == 0, out[part]
+        assert out[part]["hash_cpu_ms_per_served"] > 0, out[part]
+    storm = out["storm"]
+    assert out["storm_rate"] >= 2 * out["login"]["served_per_second"] - 1, out["storm_rate"]
+    assert set(storm["status_counts"]) <= {"200", "503"}, storm
+    assert storm["refused_without_retry_after"] == 0 and storm["transport_errors"] == 0, storm
+    assert out["flash_storm"]["checkouts_ok"] > 0 and out["flash_alone"]["checkouts_ok"] > 0
+    assert all(c["ok"] for c in out["checks"]), out["checks"]
+    assert (tmp_path / "logins.md").read_text().startswith("| run |")

@@ -118,6 +118,18 @@ int main(int argc, char** argv) {
                  "Writes waiting for the database writer; past it: 503 with Retry-After")
       ->envname("TANDEM_MAX_QUEUED_WRITES")
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  app.add_option("--hash-threads", config.hash_threads,
+                 "Password-hashing threads for logins and sign-ups (0: one per core)")
+      ->envname("TANDEM_HASH_THREADS")
+      ->check(CLI::Range(0, tandem::kHashThreadsMax));
+  app.add_option("--max-queued-hashes", config.max_queued_hashes,
+                 "Logins and sign-ups waiting for a hashing thread; past it: 503 with Retry-After")
+      ->envname("TANDEM_MAX_QUEUED_HASHES")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+  app.add_option("--session-ttl-seconds", config.session_ttl_seconds,
+                 "Lifetime of a login session; renewed on use once half of it is left")
+      ->envname("TANDEM_SESSION_TTL_SECONDS")
+      ->check(CLI::Range(tandem::kSessionTtlSecondsMin, tandem::kSessionTtlSecondsMax));
   app.add_option("--hold-ttl-seconds", config.hold_ttl_seconds, "Lifetime of a cart's holds")
       ->envname("TANDEM_HOLD_TTL_SECONDS")
       ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));

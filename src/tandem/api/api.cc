@@ -2,17 +2,29 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "tandem/api/errors.h"
 #include "tandem/api/handlers.h"
 
 namespace tandem::api {
+namespace {
+
+// One password-hashing thread per core unless told otherwise.
+int HashThreads(const ApiOptions& options) {
+  if (options.hash_threads > 0) return options.hash_threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+}  // namespace
 
 Api::Api(storage::Database& db, const Clock& clock, ApiOptions options)
-    : ctx_{db, clock, options, metrics_},
-      workers_(options.worker_threads, options.queued_requests_max) {
+    : ctx_{db, clock, options, metrics_, hashing_},
+      workers_(options.worker_threads, options.queued_requests_max),
+      hashing_(HashThreads(options), options.queued_hashes_max, "tandem-hash", kHashThreadsNice) {
   AddAccountRoutes(router_, ctx_);
   AddCatalogRoutes(router_, ctx_);
   AddInventoryRoutes(router_, ctx_);
@@ -98,6 +110,7 @@ void Api::Handle(Request& request, Respond respond) {
       spdlog::debug("request_id={} {} {} -> {} ({:.1f} ms)", request.request_id, request.method,
                     request.path, r.status, seconds * 1000);
     }
+    for (auto& header : request.answer_headers) r.headers.push_back(std::move(header));
     r.headers.emplace_back("X-Request-Id", request.request_id);
     respond(std::move(r));
   };

@@ -42,7 +42,8 @@ class Api {
   std::atomic<uint64_t> unexpected_errors_{0};
   // Steady-clock ms of the last 503 logged at warn level (UnavailableLogDue).
   std::atomic<int64_t> last_unavailable_log_ms_{INT64_MIN / 2};
-  WorkerPool workers_;  // last: its threads stop first
+  WorkerPool workers_;
+  WorkerPool hashing_;  // last: its threads stop first (ctx_ refers to it)
 };
 
 // The OpenAPI 3 document served at /api/v1/openapi.json.

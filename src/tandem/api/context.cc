@@ -37,15 +37,42 @@ std::string SessionToken(const Request& request) {
   return {};
 }
 
-Result<Principal> Identify(ApiContext& ctx, const Request& request) {
+std::string SessionCookie(const ApiOptions& options, const std::string& token,
+                          int64_t max_age_seconds) {
+  std::string cookie = "tandem_session=" + token + "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" +
+                       std::to_string(max_age_seconds);
+  if (options.secure_cookies) cookie += "; Secure";
+  return cookie;
+}
+
+Result<Principal> Identify(ApiContext& ctx, Request& request) {
   Principal who;
   std::string token = SessionToken(request);
   if (token.empty()) return who;
+  const int64_t now = ctx.clock.NowMs();
+  std::optional<customers::Authenticated> found;
   Status s = ctx.db.Read([&](storage::Tx& tx) {
-    who.account = customers::Authenticate(tx.accounts(), token, ctx.clock.NowMs());
+    found = customers::Authenticate(tx.accounts(), token, now);
     return Status::Ok();
   });
   if (!s.ok()) return s;
+  if (!found) return who;
+  const int64_t ttl = ctx.options.session_ttl_ms;
+  if (customers::SessionDueForRenewal(found->session, now, ttl)) {
+    // Not waited for: the caller is known already, and a renewal that is refused (a full write
+    // queue) is tried again at the next request.
+    ctx.db.WriteAsync(
+        [token_hash = found->session.token_hash, now, ttl](storage::Tx& tx) {
+          (void)customers::RenewSession(tx.accounts(), token_hash, now, ttl);
+          return Status::Ok();
+        },
+        [](Status) {});
+    if (request.Header("authorization").rfind("Bearer ", 0) != 0) {
+      request.answer_headers.emplace_back("Set-Cookie",
+                                          SessionCookie(ctx.options, token, ttl / 1000));
+    }
+  }
+  who.account = std::move(found->account);
   return who;
 }
 
@@ -62,7 +89,7 @@ Status RequireRole(const Principal& who, std::initializer_list<customers::Role> 
   return Status(Code::kForbidden, "your role may not do this");
 }
 
-Result<Principal> IdentifyWithRole(ApiContext& ctx, const Request& request,
+Result<Principal> IdentifyWithRole(ApiContext& ctx, Request& request,
                                    std::initializer_list<customers::Role> roles) {
   Result<Principal> who = Identify(ctx, request);
   if (!who.ok()) return who.status();

@@ -11,6 +11,7 @@
 #include "tandem/api/http.h"
 #include "tandem/api/json_io.h"
 #include "tandem/api/metrics.h"
+#include "tandem/api/worker_pool.h"
 #include "tandem/base/clock.h"
 #include "tandem/base/limits.h"
 #include "tandem/customers/accounts.h"
@@ -23,9 +24,9 @@ namespace tandem::api {
 
 struct ApiOptions {
   int64_t hold_ttl_ms = 15 * 60 * 1000;
-  int64_t session_ttl_ms = 30LL * 24 * 3600 * 1000;
-  bool secure_cookies = false;  // add Secure to the session cookie (behind TLS)
-  int64_t stale_after_ms = 15 * 60 * 1000;  // a store with a till is stale past this silence
+  int64_t session_ttl_ms = kSessionTtlSecondsDefault * 1000;  // renewed when half is left
+  bool secure_cookies = false;                 // add Secure to the session cookie (behind TLS)
+  int64_t stale_after_ms = 15 * 60 * 1000;     // a store with a till is stale past this silence
   int worker_threads = kWorkerThreadsDefault;  // run the handlers that block (see WorkerPool)
   size_t queued_requests_max = kQueuedRequestsMax;  // waiting for a worker; past it: 503
   std::string data_dir = "./data";  // payment proofs are kept in <data_dir>/proofs
@@ -35,6 +36,8 @@ struct ApiOptions {
   payments::CardProvider* card = nullptr;  // card payments; none: refused with 503
   std::string payment_webhook_secret;      // signs the card provider's webhooks
   std::string carrier_webhook_secret;      // signs the carriers' tracking updates
+  int hash_threads = 0;  // the password-hashing lane's threads; 0: one per core
+  size_t queued_hashes_max = kQueuedHashesMax;  // waiting for a hashing thread; past it: 503
 };
 
 struct ApiContext {
@@ -42,6 +45,9 @@ struct ApiContext {
   const Clock& clock;
   ApiOptions options;
   Metrics& metrics;
+  // The password-hashing lane: logins and sign-ups hash there, nothing else does, so that other
+  // requests never wait behind a hash (handlers_accounts.cc).
+  WorkerPool& hashing;
 };
 
 // Who is calling: nobody, a customer or a member of staff.
@@ -56,8 +62,13 @@ struct Principal {
 
 // The session token from `Authorization: Bearer …` or the tandem_session cookie.
 std::string SessionToken(const Request& request);
-// Resolves the caller; anonymous when the token is missing, unknown, revoked or expired.
-Result<Principal> Identify(ApiContext& ctx, const Request& request);
+// Resolves the caller; anonymous when the token is missing, unknown, revoked or expired. A session
+// with less than half its lifetime left is renewed, without waiting for that write (and a cookie
+// with the new lifetime is added to request.answer_headers when the token came in a cookie).
+Result<Principal> Identify(ApiContext& ctx, Request& request);
+// The Set-Cookie value that carries a session token for `max_age_seconds`.
+std::string SessionCookie(const ApiOptions& options, const std::string& token,
+                          int64_t max_age_seconds);
 // kUnauthorized when anonymous, kForbidden when not one of `roles`.
 Status RequireRole(const Principal& who, std::initializer_list<customers::Role> roles);
 // kUnauthorized when anonymous.
@@ -67,7 +78,7 @@ inline constexpr std::initializer_list<customers::Role> kAllStaff{
     customers::Role::kAdmin, customers::Role::kMerchant, customers::Role::kOps,
     customers::Role::kClerk};
 // Identify, then RequireRole: the caller when they hold one of `roles`.
-Result<Principal> IdentifyWithRole(ApiContext& ctx, const Request& request,
+Result<Principal> IdentifyWithRole(ApiContext& ctx, Request& request,
                                    std::initializer_list<customers::Role> roles);
 
 // A positive integer id from a path or query parameter; kNotFound for anything else.

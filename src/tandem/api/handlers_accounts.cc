@@ -1,5 +1,10 @@
+#include <functional>
+#include <memory>
+#include <string>
+
 #include "tandem/api/errors.h"
 #include "tandem/api/handlers.h"
+#include "tandem/base/check.h"
 #include "tandem/base/crypto.h"
 #include "tandem/base/limits.h"
 
@@ -8,9 +13,30 @@ namespace {
 
 using customers::Account;
 
-Response Register(ApiContext& ctx, Request& req) {
+// Runs `work` on the password-hashing lane, which answers through `respond`; when the lane's
+// queue is full, answers 503 with Retry-After at once instead. What `work` throws before it
+// hands `respond` on becomes a 500.
+void OnHashingLane(ApiContext& ctx, Respond respond, std::function<void(Respond)> work) {
+  auto answer = std::make_shared<Respond>(std::move(respond));
+  std::function<void()> task = [answer, work = std::move(work)] {
+    try {
+      work(*answer);
+    } catch (const std::exception& e) {
+      TANDEM_UNEXPECTED((std::string("on the hashing lane: ") + e.what()).c_str());
+      (*answer)(Problem(Status(Code::kInternal, e.what())));
+    }
+  };
+  if (!ctx.hashing.TrySubmit(task)) {
+    (*answer)(
+        Problem(Status(Code::kUnavailable, "too many logins and sign-ups at once; retry shortly")));
+  }
+}
+
+// Sign-up: the body is checked on the I/O thread, the password hashed on the hashing lane, and
+// the account written without waiting there.
+void Register(ApiContext& ctx, Request& req, Respond respond) {
   Result<Json> body = ParseBody(req);
-  if (!body.ok()) return Problem(body.status());
+  if (!body.ok()) return respond(Problem(body.status()));
   Fields f(*body);
   customers::Registration r;
   r.email = f.Str("email", kTextShortBytesMax);
@@ -18,56 +44,66 @@ Response Register(ApiContext& ctx, Request& req) {
   r.name = f.Str("name", kTextShortBytesMax);
   r.phone = f.OptStr("phone", 40).value_or("");
   r.newsletter_opt_in = f.Bool("newsletter_opt_in", false);
-  if (!f.ok()) return Problem(f.status());
+  if (!f.ok()) return respond(Problem(f.status()));
   Status valid = customers::ValidateRegistration(r);
-  if (!valid.ok()) return Problem(valid);
-  // Hashing is slow on purpose: do it before, not inside, the write transaction.
-  std::string hash = HashPassword(r.password);
-  if (hash.empty()) return Problem(Status(Code::kUnavailable, "out of memory hashing"));
-  return WriteJson(ctx, req, "register", 201, [&](storage::Tx& tx) -> Result<Json> {
-    Result<Account> account = customers::CreateAccount(tx.accounts(), r, hash, ctx.clock.NowMs());
-    if (!account.ok()) return account.status();
-    return AccountJson(*account);
+  if (!valid.ok()) return respond(Problem(valid));
+  OnHashingLane(ctx, std::move(respond), [&ctx, &req, r = std::move(r)](Respond respond) {
+    std::string hash = HashPassword(r.password);
+    if (hash.empty()) return respond(Problem(Status(Code::kUnavailable, "out of memory hashing")));
+    WriteJsonAsync(
+        ctx, req, "register", 201,
+        [&ctx, r, hash = std::move(hash)](storage::Tx& tx) -> Result<Render> {
+          Result<Account> account =
+              customers::CreateAccount(tx.accounts(), r, hash, ctx.clock.NowMs());
+          if (!account.ok()) return account.status();
+          return Render([json = AccountJson(*account)] { return DumpJson(json); });
+        },
+        std::move(respond));
   });
 }
 
-Response Login(ApiContext& ctx, Request& req) {
+// Login: the body is checked on the I/O thread; on the hashing lane the account is read and the
+// password verified (and its hash replaced when it has old parameters); the session is written
+// without waiting there.
+void Login(ApiContext& ctx, Request& req, Respond respond) {
   Result<Json> body = ParseBody(req);
-  if (!body.ok()) return Problem(body.status());
+  if (!body.ok()) return respond(Problem(body.status()));
   Fields f(*body);
   std::string email = customers::NormalizeEmail(f.Str("email", kTextShortBytesMax));
   std::string password = f.Str("password", kPasswordBytesMax);
-  if (!f.ok()) return Problem(f.status());
-  std::optional<Account> account;
-  Status s = ctx.db.Read([&](storage::Tx& tx) {
-    account = tx.accounts().FindAccountByEmail(email);
-    return Status::Ok();
-  });
-  if (!s.ok()) return Problem(s);
-  // Verify against a dummy hash when there is no account, so timing does not tell who is registered.
-  static const std::string kDummyHash = HashPassword("not-a-real-password");
-  bool verified = VerifyPassword(password, account ? account->password_hash : kDummyHash);
-  if (!account || !verified) {
-    return Problem(Status(Code::kUnauthorized, "wrong e-mail or password"));
-  }
-  std::string token = RandomToken(32);
-  int64_t now = ctx.clock.NowMs();
-  customers::Session session{HashToken(token), account->id, now, now + ctx.options.session_ttl_ms,
-                             false};
-  s = ctx.db.Write([&](storage::Tx& tx) {
-    tx.accounts().InsertSession(session);
-    return Status::Ok();
-  });
-  if (!s.ok()) return Problem(s);
-  Response r = JsonResponse(200, Json{{"token", token},
-                                      {"role", customers::RoleName(account->role)},
-                                      {"account", AccountJson(*account)},
-                                      {"expires_at", FormatTimestamp(session.expires_ms)}});
-  std::string cookie = "tandem_session=" + token + "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" +
-                       std::to_string(ctx.options.session_ttl_ms / 1000);
-  if (ctx.options.secure_cookies) cookie += "; Secure";
-  r.headers.emplace_back("Set-Cookie", cookie);
-  return r;
+  if (!f.ok()) return respond(Problem(f.status()));
+  OnHashingLane(
+      ctx, std::move(respond),
+      [&ctx, &req, email = std::move(email), password = std::move(password)](Respond respond) {
+        std::optional<Account> account;
+        Status s = ctx.db.Read([&](storage::Tx& tx) {
+          account = tx.accounts().FindAccountByEmail(email);
+          return Status::Ok();
+        });
+        if (!s.ok()) return respond(Problem(s));
+        customers::PasswordCheck check = customers::CheckPassword(account, password);
+        if (!check.ok)
+          return respond(Problem(Status(Code::kUnauthorized, "wrong e-mail or password")));
+        std::string token = RandomToken(32);
+        const int64_t ttl = ctx.options.session_ttl_ms;
+        std::string cookie = SessionCookie(ctx.options, token, ttl / 1000);
+        WriteJsonAsync(
+            ctx, req, "", 200,
+            [&ctx, account = std::move(*account), check = std::move(check), token,
+             ttl](storage::Tx& tx) -> Result<Render> {
+              customers::Session session = customers::StartSession(
+                  tx.accounts(), account, check, HashToken(token), ctx.clock.NowMs(), ttl);
+              Json json{{"token", token},
+                        {"role", customers::RoleName(account.role)},
+                        {"account", AccountJson(account)},
+                        {"expires_at", FormatTimestamp(session.expires_ms)}};
+              return Render([json = std::move(json)] { return DumpJson(json); });
+            },
+            [respond = std::move(respond), cookie = std::move(cookie)](Response r) {
+              if (r.status == 200) r.headers.emplace_back("Set-Cookie", cookie);
+              respond(std::move(r));
+            });
+      });
 }
 
 Response Logout(ApiContext& ctx, Request& req) {
@@ -80,7 +116,7 @@ Response Logout(ApiContext& ctx, Request& req) {
   if (!s.ok()) return Problem(s);
   Response r;
   r.status = 204;
-  r.headers.emplace_back("Set-Cookie", "tandem_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+  r.headers.emplace_back("Set-Cookie", SessionCookie(ctx.options, "", 0));
   return r;
 }
 
@@ -112,8 +148,11 @@ Response MyOrders(ApiContext& ctx, Request& req) {
 }  // namespace
 
 void AddAccountRoutes(Router& router, ApiContext& ctx) {
-  router.Add("POST", "/api/v1/customers", [&ctx](Request& r) { return Register(ctx, r); });
-  router.Add("POST", "/api/v1/auth/login", [&ctx](Request& r) { return Login(ctx, r); });
+  // Sign-up and login hash a password: they run on the hashing lane, not on a worker.
+  router.AddAsync("POST", "/api/v1/customers",
+                  [&ctx](Request& r, Respond respond) { Register(ctx, r, std::move(respond)); });
+  router.AddAsync("POST", "/api/v1/auth/login",
+                  [&ctx](Request& r, Respond respond) { Login(ctx, r, std::move(respond)); });
   router.Add("POST", "/api/v1/auth/logout", [&ctx](Request& r) { return Logout(ctx, r); });
   router.Add("GET", "/api/v1/me", [&ctx](Request& r) { return Me(ctx, r); });
   router.Add("GET", "/api/v1/me/orders", [&ctx](Request& r) { return MyOrders(ctx, r); });

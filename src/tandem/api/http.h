@@ -18,6 +18,8 @@ struct Request {
   std::string body;
   std::string request_id;
   std::map<std::string, std::string> params;  // filled by the router from {name} segments
+  // Headers for the answer, whatever it is, set while handling (a renewed session's cookie).
+  std::vector<std::pair<std::string, std::string>> answer_headers;
 
   // The header's value, or "" when absent.
   const std::string& Header(const std::string& lower_name) const;

@@ -1,13 +1,26 @@
 #include "tandem/api/worker_pool.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "tandem/base/check.h"
 
 namespace tandem::api {
 
-WorkerPool::WorkerPool(int threads, size_t queued_max) : queued_max_(queued_max) {
+WorkerPool::WorkerPool(int threads, size_t queued_max, const char* name, int nice)
+    : queued_max_(queued_max) {
   for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] {
-      pthread_setname_np(pthread_self(), "tandem-worker");
+    threads_.emplace_back([this, name, nice] {
+      pthread_setname_np(pthread_self(), name);
+      // On Linux a nice value belongs to a thread; raising it needs no privilege.
+      if (nice != 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0) {
+        TANDEM_UNEXPECTED((std::string("setpriority: ") + std::strerror(errno)).c_str());
+      }
       Loop();
     });
   }

@@ -1,9 +1,15 @@
 #include "tandem/api/worker_pool.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
+#include <string>
+#include <utility>
 #include <functional>
 #include <future>
 #include <thread>
@@ -47,6 +53,25 @@ TEST(WorkerPool, RefusesPastTheQueueBoundAndRunsEveryTaskTaken) {
     EXPECT_TRUE(pool.TrySubmit(again));
   }  // the destructor runs what is queued, then joins
   EXPECT_EQ(ran.load(), 5);
+}
+
+// The hashing lane's threads carry their name and run at their lower priority.
+TEST(WorkerPool, ItsThreadsHaveItsNameAndNiceValue) {
+  std::promise<std::pair<std::string, int>> seen;
+  {
+    WorkerPool pool(1, 1, "tandem-hash", 10);
+    std::function<void()> look = [&] {
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof name);
+      errno = 0;
+      int nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+      seen.set_value({name, nice});
+    };
+    ASSERT_TRUE(pool.TrySubmit(look));
+  }
+  auto [name, nice] = seen.get_future().get();
+  EXPECT_EQ(name, "tandem-hash");
+  EXPECT_GE(nice, 10);  // 10, or more when the tests already run at a higher nice value
 }
 
 }  // namespace

@@ -121,6 +121,9 @@ int Serve(const Config& config) {
         providers::StripeConfig{config.card_provider_url, config.card_secret_key});
     options.card = card.get();
   }
+  options.hash_threads = config.hash_threads;
+  options.queued_hashes_max = static_cast<size_t>(config.max_queued_hashes);
+  options.session_ttl_ms = config.session_ttl_seconds * 1000;
   api::Api api(**db, clock, options);
   api::ServerOptions server_options;
   server_options.host = config.listen.substr(0, colon);

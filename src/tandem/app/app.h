@@ -25,6 +25,9 @@ struct Config {
   int max_connections = kConnectionsMax;
   int64_t max_queued_requests = kQueuedRequestsMax;  // waiting for a worker thread
   int64_t max_queued_writes = kWriteQueueMax;        // waiting for the writer
+  int hash_threads = 0;                              // password-hashing threads; 0: one per core
+  int64_t max_queued_hashes = kQueuedHashesMax;      // logins and sign-ups waiting for one
+  int64_t session_ttl_seconds = kSessionTtlSecondsDefault;  // renewed when half is left
   int64_t hold_ttl_seconds = 900;
   int64_t hold_sweep_ms = 1000;
   int64_t check_interval_seconds = 300;  // the server runs `tandem check` this often

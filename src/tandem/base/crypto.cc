@@ -91,13 +91,28 @@ std::string HashToken(std::string_view token) {
   return hex;
 }
 
+static_assert(kPasswordHashPasses >= crypto_pwhash_OPSLIMIT_MIN &&
+              kPasswordHashMemoryBytes >= crypto_pwhash_MEMLIMIT_MIN);
+static_assert(crypto_pwhash_ALG_DEFAULT == crypto_pwhash_ALG_ARGON2ID13,
+              "crypto_pwhash_str makes argon2id hashes");
+
 std::string HashPassword(std::string_view password) {
+  return HashPasswordWith(password, kPasswordHashPasses, kPasswordHashMemoryBytes);
+}
+
+std::string HashPasswordWith(std::string_view password, unsigned long long passes,
+                             size_t memory_bytes) {
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+  if (crypto_pwhash_str(out, password.data(), password.size(), passes, memory_bytes) != 0) {
     return {};
   }
   return out;
+}
+
+bool PasswordNeedsRehash(const std::string& hash) {
+  // 1: other parameters; -1: not an argon2id hash string.
+  return crypto_pwhash_str_needs_rehash(hash.c_str(), kPasswordHashPasses,
+                                        kPasswordHashMemoryBytes) != 0;
 }
 
 bool VerifyPassword(std::string_view password, const std::string& hash) {

@@ -2,6 +2,7 @@
 // Thread-safe after InitCrypto() has returned once (main calls it before starting threads).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,10 +26,26 @@ std::string TimeOrderedCode(int64_t now_ms, size_t random_length);
 uint64_t ShortHash(std::string_view data);
 // Hex of a 256-bit BLAKE2b hash: what is stored in place of a token.
 std::string HashToken(std::string_view token);
-// argon2id hash string, or empty on out-of-memory.
+// The argon2id parameters of new password hashes: OWASP's minimum (19 MiB, two passes, one
+// lane; docs/security.md gives the time one takes). A stored hash carries its own parameters
+// ("$argon2id$v=19$m=19456,t=2,p=1$..."), so changing these leaves old hashes verifiable; they
+// are replaced at the next successful login (PasswordNeedsRehash).
+inline constexpr unsigned long long kPasswordHashPasses = 2;
+inline constexpr size_t kPasswordHashMemoryBytes = 19 * 1024 * 1024;
+
+// argon2id hash string with the parameters above, or empty on out-of-memory. Slow on purpose
+// (about 20-25 ms of a core here): call it on the password-hashing threads, never inside a
+// transaction.
 std::string HashPassword(std::string_view password);
+// The same with other parameters: for tests that need a hash made the way an older Tandem made it.
+std::string HashPasswordWith(std::string_view password, unsigned long long passes,
+                             size_t memory_bytes);
+// Whether `password` matches `hash` (any argon2 hash string, whatever its parameters).
 bool VerifyPassword(std::string_view password, const std::string& hash);
 // Whether two secrets are equal, in time that does not depend on where they differ.
 bool SecretsEqual(std::string_view a, std::string_view b);
+// Whether `hash` was made with other parameters than HashPassword's (or is not an argon2id
+// hash string at all): then it is to be replaced after the password was verified.
+bool PasswordNeedsRehash(const std::string& hash);
 
 }  // namespace tandem

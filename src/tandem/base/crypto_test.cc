@@ -1,6 +1,7 @@
 #include "tandem/base/crypto.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <mutex>
 #include <set>
@@ -78,6 +79,30 @@ TEST(ShortHash, IsTheSameForTheSameBytesAndDiffersForOthers) {
   EXPECT_EQ(ShortHash("a@example.my"), ShortHash(std::string("a@example.my")));
   EXPECT_NE(ShortHash("a@example.my"), ShortHash("b@example.my"));
   EXPECT_NE(ShortHash(""), ShortHash(std::string_view("\0", 1)));
+}
+
+TEST(HashPassword, MakesArgon2idWithTheChosenParametersInTheString) {
+  ASSERT_TRUE(InitCrypto());
+  std::string hash = HashPassword("correct horse");
+  // 19 MiB = 19,456 KiB, two passes, one lane: the parameters travel with the hash.
+  EXPECT_EQ(hash.rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0), 0u) << hash;
+  EXPECT_TRUE(VerifyPassword("correct horse", hash));
+  EXPECT_FALSE(VerifyPassword("correct horse!", hash));
+  EXPECT_FALSE(PasswordNeedsRehash(hash));
+  EXPECT_NE(HashPassword("correct horse"), hash) << "a new salt each time";
+}
+
+TEST(PasswordNeedsRehash, IsTrueForAHashWithOtherParametersWhichStillVerifies) {
+  ASSERT_TRUE(InitCrypto());
+  // How Tandem hashed before: libsodium's "interactive" setting, 64 MiB.
+  std::string old = HashPasswordWith("correct horse", crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                     crypto_pwhash_MEMLIMIT_INTERACTIVE);
+  EXPECT_EQ(old.rfind("$argon2id$v=19$m=65536,t=2,p=1$", 0), 0u) << old;
+  EXPECT_TRUE(VerifyPassword("correct horse", old));
+  EXPECT_TRUE(PasswordNeedsRehash(old));
+  EXPECT_TRUE(PasswordNeedsRehash(HashPasswordWith("x", 3, kPasswordHashMemoryBytes)));
+  EXPECT_TRUE(PasswordNeedsRehash("not a hash"));
+  EXPECT_FALSE(VerifyPassword("not a hash", "not a hash"));
 }
 
 }  // namespace

@@ -51,7 +51,9 @@ inline constexpr size_t kHandoverCodeLength = 8;      // a pick-up's hand-over c
 inline constexpr int64_t kCardSessionSeconds = 31 * 60;
 
 inline constexpr int64_t kHoldTtlSecondsDefault = 15 * 60;
-inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;
+inline constexpr int64_t kSessionTtlSecondsDefault = 30 * 24 * 3600;  // --session-ttl-seconds
+inline constexpr int64_t kSessionTtlSecondsMin = 2;  // renewed when half is left: at least a second
+inline constexpr int64_t kSessionTtlSecondsMax = 366 * 24 * 3600;
 inline constexpr int64_t kRelatedOrderWindowSeconds = 30 * 60;
 inline constexpr int kHoldSweepBatchMax = 1000;
 inline constexpr int kWriteBatchMax = 256;    // transactions folded into one commit, few waiting
@@ -64,10 +66,16 @@ inline constexpr int kDeepWriteBatchMax = 1024;
 inline constexpr size_t kWriteQueueMax = 4096;    // writes waiting for the writer
 inline constexpr int kConnectionsMax = 10'000;    // open HTTP connections; past it: 503 and close
 inline constexpr size_t kQueuedRequestsMax = 1024;  // requests waiting for a worker thread
+// Logins and sign-ups waiting for a password-hashing thread (--max-queued-hashes). Short on
+// purpose: with two threads at about 25 ms a hash, the last one waits about 100 ms; anything
+// more is refused at once rather than left to time out.
+inline constexpr size_t kQueuedHashesMax = 8;
 // Limits that depend on each other.
 static_assert(kWriteBatchMax <= kDeepWriteBatchMax && size_t{kDeepWriteBatchMax} <= kWriteQueueMax,
               "a batch never takes more writes than may wait");
 static_assert(kPageLimitDefault <= kPageLimitMax);
+static_assert(kSessionTtlSecondsMin <= kSessionTtlSecondsDefault &&
+              kSessionTtlSecondsDefault <= kSessionTtlSecondsMax);
 static_assert(kPasswordBytesMin < kPasswordBytesMax);
 static_assert(kIdempotencyKeyBytesMax + kSearchQueryBytesMax < kRequestHeaderBytesMax,
               "a key and a search fit in the request head");
@@ -96,5 +104,11 @@ static_assert(kCartLinesMax <= kDocumentLinesMax, "every order fits on one invoi
 // Threads for the handlers that wait (reads, staff writes); the flash-sale path does not wait
 // for its write and runs on the I/O threads (one per core but one by default).
 inline constexpr int kWorkerThreadsDefault = 64;
+// Password-hashing threads (--hash-threads; 0, the default: one per core). Argon2id keeps a core
+// busy for each hash, so more threads than cores would only queue inside the kernel.
+inline constexpr int kHashThreadsMax = 64;
+// The hashing threads' nice value: on a busy machine the other requests get the cores first, and
+// hashing takes what they leave (and about a tenth of a core's share beside them).
+inline constexpr int kHashThreadsNice = 10;
 
 }  // namespace tandem

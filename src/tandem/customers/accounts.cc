@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "tandem/base/check.h"
 #include "tandem/base/crypto.h"
 #include "tandem/base/enum_names.h"
 #include "tandem/base/limits.h"
@@ -78,12 +79,47 @@ Result<Account> CreateAccount(AccountStore& store, const Registration& r,
   return a;
 }
 
-std::optional<Account> Authenticate(AccountStore& store, const std::string& token,
-                                    int64_t now_ms) {
+PasswordCheck CheckPassword(const std::optional<Account>& account, std::string_view password) {
+  static const std::string kDummyHash = HashPassword("not-a-real-password");
+  PasswordCheck check;
+  check.ok = VerifyPassword(password, account ? account->password_hash : kDummyHash) &&
+             account.has_value();
+  if (check.ok && PasswordNeedsRehash(account->password_hash)) {
+    check.new_hash = HashPassword(password);  // empty on out-of-memory: replaced next time
+  }
+  return check;
+}
+
+Session StartSession(AccountStore& store, const Account& account, const PasswordCheck& check,
+                     const std::string& token_hash, int64_t now_ms, int64_t ttl_ms) {
+  TANDEM_CHECK(check.ok);
+  Session session{token_hash, account.id, now_ms, now_ms + ttl_ms, false};
+  store.InsertSession(session);
+  if (!check.new_hash.empty()) {
+    // False when the password changed since it was read: the newer hash stays.
+    (void)store.ReplacePasswordHash(account.id, account.password_hash, check.new_hash);
+  }
+  return session;
+}
+
+std::optional<Authenticated> Authenticate(AccountStore& store, const std::string& token,
+                                          int64_t now_ms) {
   if (token.empty() || token.size() > 200) return std::nullopt;
   std::optional<Session> s = store.FindSession(HashToken(token));
   if (!s || s->revoked || s->expires_ms <= now_ms) return std::nullopt;
-  return store.FindAccount(s->account_id);
+  std::optional<Account> account = store.FindAccount(s->account_id);
+  if (!account) return std::nullopt;
+  return Authenticated{std::move(*account), std::move(*s)};
+}
+
+bool SessionDueForRenewal(const Session& session, int64_t now_ms, int64_t ttl_ms) {
+  return !session.revoked && session.expires_ms > now_ms &&
+         session.expires_ms - now_ms < ttl_ms / 2;
+}
+
+bool RenewSession(AccountStore& store, const std::string& token_hash, int64_t now_ms,
+                  int64_t ttl_ms) {
+  return store.ExtendSession(token_hash, now_ms + ttl_ms, now_ms);
 }
 
 }  // namespace tandem::customers

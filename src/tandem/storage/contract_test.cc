@@ -390,6 +390,53 @@ TEST_P(StoreContract, ATillNeverSeenIsRecordedOnlyFromZero) {
   EXPECT_EQ(till->last_applied_seq, 5);
 }
 
+// Two logins read the account's old hash; the first replaced it (or the password changed).
+TEST_P(StoreContract, APasswordHashIsReplacedOnlyWhileItIsTheOneThatWasRead) {
+  customers::Account a;
+  a.email = "upgrade@example.my";
+  a.name = "Upgrade";
+  a.password_hash = "old";
+  const int64_t id = InWrite([&](Tx& tx) { return tx.accounts().InsertAccount(a); });
+  EXPECT_TRUE(InWrite([&](Tx& tx) { return tx.accounts().ReplacePasswordHash(id, "old", "new"); }));
+  EXPECT_FALSE(
+      InWrite([&](Tx& tx) { return tx.accounts().ReplacePasswordHash(id, "old", "other"); }));
+  EXPECT_FALSE(
+      InWrite([&](Tx& tx) { return tx.accounts().ReplacePasswordHash(id + 1, "new", "x"); }));
+  EXPECT_EQ(InRead([&](Tx& tx) { return tx.accounts().FindAccount(id)->password_hash; }), "new");
+}
+
+// A session is extended only while it is live, and only forward.
+TEST_P(StoreContract, ASessionIsExtendedOnlyWhileLiveAndOnlyForward) {
+  customers::Account a;
+  a.email = "sliding@example.my";
+  a.name = "Sliding";
+  a.password_hash = "h";
+  const int64_t id = InWrite([&](Tx& tx) { return tx.accounts().InsertAccount(a); });
+  InWrite([&](Tx& tx) {
+    tx.accounts().InsertSession({"live", id, kNowMs, kNowMs + 1000, false});
+    tx.accounts().InsertSession({"gone", id, kNowMs, kNowMs + 1000, false});
+    tx.accounts().RevokeSession("gone");
+    return 0;
+  });
+  auto expires = [&](const char* token_hash) {
+    return InRead([&](Tx& tx) { return tx.accounts().FindSession(token_hash)->expires_ms; });
+  };
+  EXPECT_TRUE(
+      InWrite([&](Tx& tx) { return tx.accounts().ExtendSession("live", kNowMs + 5000, kNowMs); }));
+  EXPECT_EQ(expires("live"), kNowMs + 5000);
+  // Not backwards, not once expired, not when revoked, not when unknown.
+  EXPECT_FALSE(
+      InWrite([&](Tx& tx) { return tx.accounts().ExtendSession("live", kNowMs + 4000, kNowMs); }));
+  EXPECT_FALSE(InWrite(
+      [&](Tx& tx) { return tx.accounts().ExtendSession("live", kNowMs + 9000, kNowMs + 5000); }));
+  EXPECT_EQ(expires("live"), kNowMs + 5000);
+  EXPECT_FALSE(
+      InWrite([&](Tx& tx) { return tx.accounts().ExtendSession("gone", kNowMs + 5000, kNowMs); }));
+  EXPECT_EQ(expires("gone"), kNowMs + 1000);
+  EXPECT_FALSE(
+      InWrite([&](Tx& tx) { return tx.accounts().ExtendSession("none", kNowMs + 5000, kNowMs); }));
+}
+
 // Two first uploads of a new till both read no till (sequence 0); the first recorded it.
 TEST_P(StoreContract, ANewTillIsRecordedOnceWhenTwoUploadsFoundItMissing) {
   const int64_t loc = AddLocation("TILLS-3");

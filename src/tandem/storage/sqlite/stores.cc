@@ -313,7 +313,8 @@ constexpr Query kSelectAccount{"select_account",
 constexpr Query kSelectAccountByEmail{"select_account_by_email",
     "SELECT id, email, name, phone, role, password_hash, newsletter_opt_in, consent_at_ms, "
     "consent_source, created_ms, location_id FROM accounts WHERE email = ?"};
-constexpr Query kSetPassword{"set_password", "UPDATE accounts SET password_hash = ? WHERE id = ?"};
+constexpr Query kReplacePasswordHash{"replace_password_hash",
+    "UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?"};
 constexpr Query kInsertSession{"insert_session",
     "INSERT INTO sessions (token_hash, account_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)"};
 constexpr Query kSelectSession{"select_session",
@@ -321,6 +322,9 @@ constexpr Query kSelectSession{"select_session",
     "WHERE token_hash = ?"};
 constexpr Query kRevokeSession{"revoke_session",
     "UPDATE sessions SET revoked = 1 WHERE token_hash = ?"};
+constexpr Query kExtendSession{"extend_session",
+    "UPDATE sessions SET expires_ms = ? WHERE token_hash = ? AND revoked = 0 AND expires_ms > ? "
+    "AND expires_ms < ?"};
 
 customers::Account ReadAccount(const Rows& r) {
   customers::Account a;
@@ -1185,8 +1189,9 @@ std::optional<customers::Account> SqliteAccountStore::FindAccountByEmail(
   return ReadAccount(r);
 }
 
-void SqliteAccountStore::SetPassword(int64_t account_id, const std::string& password_hash) {
-  TANDEM_CHECK(c_.Exec(kSetPassword, password_hash, account_id) == 1);
+bool SqliteAccountStore::ReplacePasswordHash(int64_t account_id, const std::string& old_hash,
+                                             const std::string& new_hash) {
+  return c_.Exec(kReplacePasswordHash, new_hash, account_id, old_hash) == 1;
 }
 
 void SqliteAccountStore::InsertSession(const customers::Session& s) {
@@ -1201,6 +1206,11 @@ std::optional<customers::Session> SqliteAccountStore::FindSession(const std::str
 
 void SqliteAccountStore::RevokeSession(const std::string& token_hash) {
   c_.Exec(kRevokeSession, token_hash);
+}
+
+bool SqliteAccountStore::ExtendSession(const std::string& token_hash, int64_t expires_ms,
+                                       int64_t now_ms) {
+  return c_.Exec(kExtendSession, expires_ms, token_hash, now_ms, expires_ms) == 1;
 }
 
 // ======== SqliteTx ========

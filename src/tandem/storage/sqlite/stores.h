@@ -165,10 +165,12 @@ class SqliteAccountStore final : public customers::AccountStore {
   int64_t InsertAccount(const customers::Account& account) override;
   std::optional<customers::Account> FindAccount(int64_t id) override;
   std::optional<customers::Account> FindAccountByEmail(const std::string& email) override;
-  void SetPassword(int64_t account_id, const std::string& password_hash) override;
+  bool ReplacePasswordHash(int64_t account_id, const std::string& old_hash,
+                           const std::string& new_hash) override;
   void InsertSession(const customers::Session& session) override;
   std::optional<customers::Session> FindSession(const std::string& token_hash) override;
   void RevokeSession(const std::string& token_hash) override;
+  bool ExtendSession(const std::string& token_hash, int64_t expires_ms, int64_t now_ms) override;
 
  private:
   Connection& c_;
