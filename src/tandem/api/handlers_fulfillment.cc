@@ -147,7 +147,7 @@ struct OrderCall {
   int64_t order_id = 0;
 };
 
-Result<OrderCall> StartOrderCall(ApiContext& ctx, const Request& req) {
+Result<OrderCall> StartOrderCall(ApiContext& ctx, Request& req) {
   Result<Principal> who = Identify(ctx, req);
   if (!who.ok()) return who.status();
   Result<int64_t> id = ParseId(req.params.at("id"));
