@@ -408,3 +408,48 @@ def test_invoice_numbers_stay_gapless_under_concurrent_payments_and_a_kill(serve
     sequences = sorted(int(re.fullmatch(r"INV-\d{4}-(\d{6})", n).group(1)) for n in numbers)
     assert sequences == list(range(1, 201)), sequences
     s.assert_consistent()
+
+
+def located(s, name, lat, lon, capacity=0):
+    body = {"code": unique("L"), "name": name, "kind": "distribution_centre",
+            "address": name, "latitude": lat, "longitude": lon, "ships_orders": True,
+            "pickup": False, "sells_in_store": False, "daily_capacity": capacity}
+    return s.ok("POST", "/api/v1/locations", status=201, json=body,
+                token=s.token("admin"))["id"]
+
+
+KL_ADDRESS = dict(ADDRESS, city="Kuala Lumpur", postcode="50450")
+
+
+def allocated_at(s, order_id):
+    order = s.get_order(order_id)
+    return [(a["location_id"], a["quantity"]) for line in order["lines"]
+            for a in line["allocated_at"]]
+
+
+def test_sourcing_takes_the_nearest_location_and_passes_over_a_full_one(server_factory):
+    s = server_factory()
+    kl = located(s, "DC Kuala Lumpur", 3.1390, 101.6869, capacity=1)
+    penang = located(s, "DC Penang", 5.4141, 100.3288)
+    sku = s.seed({kl: 5, penang: 50})
+    # Without an address the line is held where most units are (Penang); the delivery address
+    # moves it to the nearest location that has the stock.
+    cart = s.new_cart()
+    cart.add_ok(sku, 1)
+    assert s.levels(sku)[penang]["reserved"] == 1
+    cart.deliver(KL_ADDRESS)
+    assert s.levels(sku)[kl]["reserved"] == 1 and s.levels(sku)[penang]["reserved"] == 0
+    first = cart.checkout({"payment_method": "cash_on_delivery", "name": "Near Buyer",
+                           "email": f"{unique('near')}@example.com"})[2]
+    assert allocated_at(s, first["id"]) == [(kl, 1)]
+    note = s.get_order(first["id"])["timeline"][0]["note"]
+    assert "DC Kuala Lumpur" in note and "km" in note and "0 of 1 today" in note, note
+    # Preparing it fills Kuala Lumpur's day (capacity 1): the next order comes from Penang.
+    assert s.transition(first["id"], "processing")[0] == 200
+    cart = s.new_cart()
+    cart.deliver(KL_ADDRESS)
+    cart.add_ok(sku, 1)
+    second = cart.checkout({"payment_method": "cash_on_delivery", "name": "Next Buyer",
+                            "email": f"{unique('next')}@example.com"})[2]
+    assert allocated_at(s, second["id"]) == [(penang, 1)]
+    s.assert_consistent()

@@ -283,7 +283,8 @@ Response GetOrder(ApiContext& ctx, Request& req) {
     }
     Result<OrderAccess> access = AuthorizeOrder(*order, req, *who);
     if (!access.ok()) return access.status();
-    return OrderText(*order, *access == OrderAccess::kStaff);
+    std::vector<inventory::Allocation> allocations = tx.inventory().AllocationsOfOrder(order->id);
+    return OrderText(*order, *access == OrderAccess::kStaff, &allocations);
   });
 }
 

@@ -381,7 +381,8 @@ std::string CartText(const orders::CartView& v, std::string_view token) {
   return w.Take();
 }
 
-std::string OrderText(const orders::Order& o, bool for_staff) {
+std::string OrderText(const orders::Order& o, bool for_staff,
+                      const std::vector<inventory::Allocation>* allocations) {
   JsonWriter w;
   w.BeginObject();
   w.Key("id").Int(o.id);
@@ -409,6 +410,18 @@ std::string OrderText(const orders::Order& o, bool for_staff) {
     w.Key("quantity").Int(l.quantity);
     WriteMoney(w, "line_total", l.line_total);
     w.Key("unfulfillable").Int(l.unfulfillable);
+    if (allocations != nullptr) {
+      w.Key("allocated_at").BeginArray();
+      for (const inventory::Allocation& a : *allocations) {
+        if (a.line_id != l.id || (!a.open && !a.shipped)) continue;
+        w.BeginObject();
+        w.Key("location_id").Int(a.location_id);
+        w.Key("quantity").Int(a.quantity);
+        w.Key("shipped").Bool(a.shipped);
+        w.EndObject();
+      }
+      w.EndArray();
+    }
     w.EndObject();
   }
   w.EndArray();

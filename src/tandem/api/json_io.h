@@ -69,7 +69,10 @@ Json AccountJson(const customers::Account& account);
 // once per request. `token`: a new cart's token, shown once (empty: none).
 std::string CartText(const orders::CartView& view, std::string_view token = {});
 // The order as its owner sees it; staff also see who made each change.
-std::string OrderText(const orders::Order& order, bool for_staff);
+// With `allocations` (the order's, from the inventory), each line says where its units are
+// allocated ("allocated_at": location, units, and whether they left).
+std::string OrderText(const orders::Order& order, bool for_staff,
+                      const std::vector<inventory::Allocation>* allocations = nullptr);
 // OrderText as a tree, for the lists of orders (built as trees by PageJson): not on the
 // flash-sale path, and the order's shape stays written once.
 Json OrderJson(const orders::Order& order, bool for_staff);

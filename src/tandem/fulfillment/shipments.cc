@@ -64,15 +64,7 @@ std::string PublicText(ShipmentStatus s) {
 
 void Tell(FulfillmentContext& ctx, const Order& order, const std::string& kind,
           const std::string& subject, const std::string& body) {
-  notify::OutboxMessage m;
-  m.kind = kind;
-  m.recipient = order.email;
-  m.subject = subject + " (order " + order.number + ")";
-  m.body = "Dear " + (order.name.empty() ? std::string("customer") : order.name) + ",\n\n" + body +
-           "\n\nFollow your order with tracking code " + order.tracking_code + ".\n";
-  m.reference = order.number;
-  m.created_ms = ctx.order().now_ms;
-  ctx.pay.notify.InsertOutbox(m);
+  payments::TellCustomer(ctx.pay, order, kind, subject, body);
 }
 
 Result<Order> LoadOrder(FulfillmentContext& ctx, int64_t order_id) {

@@ -9,6 +9,7 @@
 #include "tandem/base/clock.h"
 #include "tandem/base/enum_names.h"
 #include "tandem/base/limits.h"
+#include "tandem/documents/format.h"
 
 namespace tandem::payments {
 namespace {
@@ -26,24 +27,12 @@ constexpr std::array<std::pair<PaymentState, std::string_view>, 5> kStateNames{{
 }};
 
 std::string Amount(int64_t minor, const std::string& currency) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%s %lld.%02lld", currency.c_str(),
-                static_cast<long long>(minor / 100), static_cast<long long>(minor % 100));
-  return text;
+  return documents::FormatMoney({minor, currency});
 }
 
-// A message to the customer in the outbox, written with the change it tells about.
 void Tell(PaymentContext& ctx, const Order& order, const std::string& kind,
           const std::string& subject, const std::string& body) {
-  notify::OutboxMessage m;
-  m.kind = kind;
-  m.recipient = order.email;
-  m.subject = subject + " (order " + order.number + ")";
-  m.body = "Dear " + (order.name.empty() ? std::string("customer") : order.name) + ",\n\n" + body +
-           "\n\nOrder " + order.number + ", tracking code " + order.tracking_code + ".\n";
-  m.reference = order.number;
-  m.created_ms = ctx.order.now_ms;
-  ctx.notify.InsertOutbox(m);
+  TellCustomer(ctx, order, kind, subject, body);
 }
 
 Result<Order> LoadOrder(PaymentContext& ctx, int64_t order_id) {
@@ -70,6 +59,19 @@ Status Settled(PaymentContext& ctx, const Order& order) {
 }
 
 }  // namespace
+
+void TellCustomer(PaymentContext& ctx, const Order& order, const std::string& kind,
+                  const std::string& subject, const std::string& body) {
+  notify::OutboxMessage m;
+  m.kind = kind;
+  m.recipient = order.email;
+  m.subject = subject + " (order " + order.number + ")";
+  m.body = "Dear " + (order.name.empty() ? std::string("customer") : order.name) + ",\n\n" + body +
+           "\n\nOrder " + order.number + ", tracking code " + order.tracking_code + ".\n";
+  m.reference = order.number;
+  m.created_ms = ctx.order.now_ms;
+  ctx.notify.InsertOutbox(m);
+}
 
 std::string_view StateName(PaymentState s) { return NameOf(kStateNames, s); }
 std::optional<PaymentState> ParseState(std::string_view n) { return ParseName(kStateNames, n); }

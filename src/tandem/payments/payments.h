@@ -139,6 +139,11 @@ struct PaymentContext {
   std::function<Status(const orders::Order&)> on_paid;
 };
 
+// A message to the order's customer in the outbox, written in the transaction of the change it
+// tells about (so it is sent once that change is durable, and never for one rolled back).
+void TellCustomer(PaymentContext& ctx, const orders::Order& order, const std::string& kind,
+                  const std::string& subject, const std::string& body);
+
 // Minor units of verified payments not given back.
 int64_t VerifiedTotal(const std::vector<Payment>& payments);
 
