@@ -28,14 +28,25 @@ inventory::Eligibility EligibilityOf(const Fulfillment& f) {
 }
 
 // For the placement's timeline entry: where each line's units come from, in a clerk's words
-// ("2 x SKU from DC Shah Alam, 12 km, 40 of 200 today").
+// ("2 x SKU from DC Shah Alam, 12 km, 40 of 200 today"). Empty when there was no choice to
+// explain: one location, no distance and no capacity (the flash sale's case).
 std::string SourcingNote(OrderContext& ctx, const std::vector<inventory::Hold>& holds,
                          const Fulfillment& f) {
   std::optional<inventory::LatLon> destination = EligibilityOf(f).destination;
-  std::string note;
+  std::vector<inventory::Location> locations;
+  bool explained = false;
   for (const inventory::Hold& h : holds) {
     std::optional<inventory::Location> loc = ctx.inventory.FindLocation(h.location_id);
-    if (!loc) continue;
+    if (!loc) return "";
+    explained = explained || loc->daily_capacity > 0 || h.location_id != holds[0].location_id ||
+                (destination && (loc->latitude != 0 || loc->longitude != 0));
+    locations.push_back(std::move(*loc));
+  }
+  if (!explained) return "";
+  std::string note;
+  for (size_t i = 0; i < holds.size(); ++i) {
+    const inventory::Hold& h = holds[i];
+    const inventory::Location* loc = &locations[i];
     note += "; " + std::to_string(h.quantity) + " x " + h.sku + " from " + loc->name;
     if (destination && (loc->latitude != 0 || loc->longitude != 0)) {
       note += ", " + inventory::DistanceText(

@@ -1039,7 +1039,7 @@ TEST_F(SqliteDatabaseTest, APlacementIsKeptInTheOrdersRowAndReadFirst) {
                    }).ok());
   }
   const std::vector<std::string> expected{
-      "0 test >pending_payment order placed; 1 x SKU-P from SKU-P-L0",
+      "0 test >pending_payment order placed",
       "5 test pending_payment>cancelled changed my mind"};
   ASSERT_TRUE(db_->Read([&](Tx& tx) {
                    EXPECT_EQ(TimelineText(*tx.orders().FindOrder(folded->id)), expected);
