@@ -107,8 +107,10 @@ inline constexpr int kWorkerThreadsDefault = 64;
 // Password-hashing threads (--hash-threads; 0, the default: one per core). Argon2id keeps a core
 // busy for each hash, so more threads than cores would only queue inside the kernel.
 inline constexpr int kHashThreadsMax = 64;
-// The hashing threads' nice value: on a busy machine the other requests get the cores first, and
-// hashing takes what they leave (and about a tenth of a core's share beside them).
-inline constexpr int kHashThreadsNice = 10;
+// The hashing threads' nice value, the lowest: on a busy machine the other requests get the
+// cores first and hashing takes what they leave (about 1.5 % of a busy core's share beside them;
+// at nice 10 it took a third of a core during a login storm and the flash sale's p99 passed
+// 25 ms).
+inline constexpr int kHashThreadsNice = 19;
 
 }  // namespace tandem
