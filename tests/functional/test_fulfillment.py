@@ -4,6 +4,7 @@ by scanning, shipping, carrier webhooks, pick-up hand-over, invoices and credit 
 import hashlib
 import hmac
 import json as jsonlib
+import os
 import shutil
 import socket
 import struct
@@ -205,10 +206,18 @@ def test_proof_files_are_recognised_by_content(shop):
     assert status == 413 and b"payload_too_large" in body, (status, body)
     after = s.ok("GET", f"/api/v1/orders/{order['id']}/payments{link(order)}")["items"][0]
     assert after["proofs"] == [] and after["state"] == "pending", after
+    # A large real file (3 MiB, past the 1 MiB of other routes) is taken.
+    big_png = png_bytes()[:-12]  # without IEND
+    data = os.urandom(3 * 1024 * 1024)
+    big_png += (struct.pack(">I", len(data)) + b"IDAT" + data +
+                struct.pack(">I", zlib.crc32(b"IDAT" + data) & 0xFFFFFFFF))
+    big_png += png_bytes()[-12:]
+    taken = s.req("POST", url, raw_body=big_png, timeout=60)
+    assert taken[0] == 201 and taken[2]["proofs"][0]["bytes"] == len(big_png), taken[:1]
     # Another customer sees nothing; the owner (link) and staff read the file back.
     ok = s.req("POST", url, raw_body=png_bytes())
     assert ok[0] == 201
-    proof = ok[2]["proofs"][0]
+    proof = ok[2]["proofs"][-1]
     path = f"/api/v1/orders/{order['id']}/payments/{p['id']}/proofs/{proof['id']}"
     other = s.register()
     assert s.req("GET", path, token=other["token"])[0] == 404

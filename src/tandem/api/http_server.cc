@@ -91,7 +91,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(kRequestHeaderBytesMax));
-    parser_->body_limit(kRequestBodyBytesMax);
+    // The head is parsed under the largest limit (Beast checks a Content-Length against the
+    // limit as it reads the head); OnHeader then sets the route's own.
+    parser_->body_limit(kUploadBodyBytesMax);
     BeginIo();
     http::async_read_header(socket_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
@@ -102,11 +104,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHeader(beast::error_code ec, std::size_t) {
     if (closed_) return;  // timed out
     if (ec || parser_->is_done()) return OnRead(ec, 0);
-    if (IsUploadTarget(parser_->get().target())) {
-      body_limit_ = kUploadBodyBytesMax;
-      parser_->body_limit(kUploadBodyBytesMax);
-    } else {
-      body_limit_ = kRequestBodyBytesMax;
+    body_limit_ = IsUploadTarget(parser_->get().target()) ? kUploadBodyBytesMax
+                                                          : kRequestBodyBytesMax;
+    parser_->body_limit(body_limit_);  // for a chunked body, checked as it is read
+    if (boost::optional<std::uint64_t> length = parser_->content_length();
+        length && *length > body_limit_) {
+      return OnRead(http::error::body_limit, 0);
     }
     http::async_read(socket_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
@@ -239,7 +242,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool io_pending_ = false;
   bool watchdog_armed_ = false;
   bool closed_ = false;
-  size_t body_limit_ = kRequestBodyBytesMax;  // of the request being read
+  size_t body_limit_ = kUploadBodyBytesMax;  // of the request being read
   Shared& shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
