@@ -462,3 +462,56 @@ def test_sourcing_takes_the_nearest_location_and_passes_over_a_full_one(server_f
                             "email": f"{unique('next')}@example.com"})[2]
     assert allocated_at(s, second["id"]) == [(penang, 1)]
     s.assert_consistent()
+
+
+def test_uncollected_pickup_goes_back_to_stock(server_factory):
+    s = server_factory(extra_args=("--pickup-uncollected-seconds", "1",
+                                   "--expiry-sweep-ms", "100"))
+    store = s.location(kind="store", ships=False, pickup=True, name="Store Ipoh")
+    sku = s.seed({store: 3})
+    order = place(s, sku, 2, method="cash_in_store", pickup_at=store)
+    assert s.transition(order["id"], "processing")[0] == 200
+    [ready] = s.pack(order["id"])
+    assert ready["status"] == "ready_for_pickup"
+    deadline = time.time() + 20
+    while time.time() < deadline and s.get_order(order["id"])["status"] != "cancelled":
+        time.sleep(0.2)
+    assert s.get_order(order["id"])["status"] == "cancelled"
+    assert s.shipments(order["id"])[0]["status"] == "cancelled"
+    level = s.levels(sku)[store]
+    assert (level["on_hand"], level["allocated"], level["available"]) == (3, 0, 3), level
+    outbox = s.ok("GET", "/api/v1/outbox?limit=100", token=s.token("admin"))["items"]
+    assert any(m["kind"] == "pickup_expired" and m["reference"] == order["number"]
+               for m in outbox)
+    s.assert_consistent()
+
+
+def test_check_finds_an_unpaid_paid_order_a_gap_in_invoices_and_a_unit_not_in_the_ledger(
+        server_factory):
+    import sqlite3
+    s = server_factory()
+    dc = s.location(kind="distribution_centre", ships=True, pickup=False)
+    sku = s.seed({dc: 10})
+    orders = []
+    for _ in range(2):
+        order = place(s, sku, 1)
+        p = s.ok("POST", f"/api/v1/orders/{order['id']}/payments{link(order)}", status=201,
+                 json={"method": "bank_transfer"})
+        s.ok("POST", f"/api/v1/orders/{order['id']}/payments/{p['id']}/verify", json={},
+             token=s.token("merchant"))
+        orders.append(order)
+    s.ship(orders[1]["id"])
+    assert s.check()[0] == 0
+    s.stop()
+    db = sqlite3.connect(f"{s.data_dir}/tandem.db")
+    db.execute("UPDATE payments SET status = 'rejected' WHERE order_id = ?", (orders[0]["id"],))
+    db.execute("DELETE FROM invoices WHERE sequence = 1 AND kind = 'invoice'")
+    db.execute("UPDATE allocations SET quantity = 2 WHERE order_id = ? AND shipped = 1",
+               (orders[1]["id"],))
+    db.commit()
+    db.close()
+    code, out = s.check()
+    assert code == 1, out
+    assert f"order {orders[0]['number']} is paid but verified payments cover 0" in out, out
+    assert "invoice numbers of" in out and "a gap or a duplicate" in out, out
+    assert f"order {orders[1]['number']}: 2 unit(s) of {sku} shipped" in out, out
