@@ -283,6 +283,11 @@ def test_pickup_hand_over_with_the_right_code_only(shop):
     mine = s.ok("GET", f"/api/v1/orders/{order['id']}/shipments{link(order)}")["items"][0]
     code = mine["handover_code"]
     assert len(code) == 8
+    # The store's till snapshot lists the pick-up it serves (a sync point), without the code.
+    snap = s.ok("GET", f"/api/v1/sync/locations/{store}/snapshot", token=s.token("ops"))
+    listed = [x for x in snap["shipments"] if x["id"] == ship["id"]]
+    assert listed and listed[0]["status"] == "ready_for_pickup", snap["shipments"]
+    assert code not in jsonlib.dumps(snap)
     qr = s.req("GET", f"/api/v1/orders/{order['id']}/shipments/{ship['id']}/handover-code.svg"
                       f"{link(order)}")
     assert qr[0] == 200 and qr[1]["Content-Type"] == "image/svg+xml" and "<svg" in qr[2]

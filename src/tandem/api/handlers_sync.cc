@@ -141,10 +141,29 @@ Response Snapshot(ApiContext& ctx, Request& req) {
     }
     Json to_fulfil = Json::array();
     for (auto& [id, o] : orders) to_fulfil.push_back(std::move(o));
+    // The parcels and pick-ups the store serves: to pack, packed, waiting for their customer.
+    Json shipments = Json::array();
+    for (fulfillment::ShipmentStatus status :
+         {fulfillment::ShipmentStatus::kOpen, fulfillment::ShipmentStatus::kPacked,
+          fulfillment::ShipmentStatus::kReadyForPickup}) {
+      for (const auto& s : tx.fulfillment().ShipmentsAt(*location, status, kSnapshotOrdersMax)) {
+        std::optional<orders::Order> o = tx.orders().FindOrder(s.order_id);
+        TANDEM_CHECK(o.has_value());
+        shipments.push_back({{"id", s.id},
+                             {"order_id", s.order_id},
+                             {"order_number", o->number},
+                             {"customer_name", o->name},
+                             {"fulfillment_method",
+                              orders::FulfillmentName(o->fulfillment.method)},
+                             {"status", fulfillment::ShipmentStatusName(s.status)},
+                             {"updated_at", FormatTimestamp(s.updated_ms)}});
+      }
+    }
     return Json{{"location", LocationJson(*l)},
                 {"generated_at", FormatTimestamp(ctx.clock.NowMs())},
                 {"levels", levels},
-                {"orders", to_fulfil}};
+                {"orders", to_fulfil},
+                {"shipments", shipments}};
   });
 }
 
