@@ -303,6 +303,107 @@ def receive_transfer(ctx, who):
     return ctx.call(who, "POST", f"/api/v1/transfers/{started[2]['id']}/receive")
 
 
+# ---- payments, invoices, shipments (issue 20) ----
+
+def bank_order(c, owned):
+    """A fresh bank-transfer order of the owner (owned) or of a guest."""
+    token = c.owner["token"] if owned else None
+    cart = c.s.new_cart(token)
+    cart.add_ok(c.sku, 1)
+    body = {"payment_method": "bank_transfer", "address": ADDRESS}
+    if not owned:
+        body.update(email=f"{unique('g')}@example.com", name="Guest Payer")
+    resp = cart.checkout(body)
+    assert resp[0] == 201, resp
+    return resp[2]
+
+
+def with_link(order, who, path):
+    return path + (f"?token={order['access_token']}" if who == HOLDER else "")
+
+
+def paid_order(c):
+    order = bank_order(c, False)
+    p = c.s.ok("POST", f"/api/v1/orders/{order['id']}/payments", status=201,
+               json={"method": "bank_transfer"}, token=c.s.token(ADMIN))
+    c.s.ok("POST", f"/api/v1/orders/{order['id']}/payments/{p['id']}/verify", json={},
+           token=c.s.token(ADMIN))
+    return order, p
+
+
+def list_payments(c, who, guest):
+    order, path = order_path(c, who, guest, "/payments")
+    return c.call(who, "GET", path)
+
+
+def record_payment(c, who, guest):
+    order = bank_order(c, not guest)
+    resp = c.call(who, "POST", with_link(order, who, f"/api/v1/orders/{order['id']}/payments"),
+                  json={"method": "bank_transfer"})
+    made = c.s.ok("GET", f"/api/v1/orders/{order['id']}/payments",
+                  token=c.s.token(ADMIN))["items"]
+    assert len(made) == (1 if resp[0] == 201 else 0)
+    return resp
+
+
+def verify_payment(c, who):
+    order = bank_order(c, False)
+    p = c.s.ok("POST", f"/api/v1/orders/{order['id']}/payments", status=201,
+               json={"method": "bank_transfer"}, token=c.s.token(ADMIN))
+    resp = c.call(who, "POST", f"/api/v1/orders/{order['id']}/payments/{p['id']}/verify",
+                  json={})
+    status = c.s.get_order(order["id"])["status"]
+    assert status == ("paid" if resp[0] == 200 else "pending_payment")
+    return resp
+
+
+def refund(c, who):
+    order, p = paid_order(c)
+    resp = c.call(who, "POST", f"/api/v1/orders/{order['id']}/refunds",
+                  json={"amount": 100, "reason": "authz"})
+    docs = c.s.ok("GET", f"/api/v1/orders/{order['id']}/invoices",
+                  token=c.s.token(ADMIN))["items"]
+    assert sum(d["kind"] == "credit_note" for d in docs) == (1 if resp[0] == 201 else 0)
+    return resp
+
+
+def list_invoices(c, who, guest):
+    order, path = order_path(c, who, guest, "/invoices")
+    return c.call(who, "GET", path)
+
+
+def list_shipments(c, who, guest):
+    order, path = order_path(c, who, guest, "/shipments")
+    return c.call(who, "GET", path)
+
+
+def processing_shipment(c):
+    order = c.guest_order()
+    c.s.ok("POST", f"/api/v1/orders/{order['id']}/transitions", json={"to": "processing"},
+           token=c.s.token(ADMIN))
+    [shipment] = c.s.shipments(order["id"])
+    return order, shipment
+
+
+def get_shipment(c, who):
+    order, shipment = processing_shipment(c)
+    return c.call(who, "GET", f"/api/v1/shipments/{shipment['id']}")
+
+
+def scan_unit(c, who):
+    order, shipment = processing_shipment(c)
+    resp = c.call(who, "POST", f"/api/v1/shipments/{shipment['id']}/scans",
+                  json={"code": c.sku})
+    after = c.s.shipments(order["id"])[0]["units"][0]["scanned"]
+    assert after == (1 if resp[0] == 200 else 0)
+    return resp
+
+
+def pick_list(c, who):
+    order, shipment = processing_shipment(c)
+    return c.call(who, "GET", f"/api/v1/locations/{shipment['location_id']}/pick-list")
+
+
 def staff_only(staff_status, roles=STAFF, owner=None):
     table = {ANON: 401, CUSTOMER: 403}
     for role in STAFF:
@@ -374,6 +475,30 @@ TABLE = [
      {ANON: 401, CUSTOMER: 404, HOLDER: 200, ADMIN: 200, MERCHANT: 200, OPS: 200,
       CLERK: 403}),
     ("GET /api/v1/track/{code}", track, None, everyone(200)),
+    ("GET /api/v1/orders/{id}/payments", list_payments, False,
+     {ANON: 401, CUSTOMER: 404, OWNER: 200, **{r: 200 for r in STAFF}}),
+    ("GET /api/v1/orders/{id}/payments guest", list_payments, True,
+     {ANON: 401, CUSTOMER: 404, HOLDER: 200, **{r: 200 for r in STAFF}}),
+    ("POST /api/v1/orders/{id}/payments", record_payment, False,
+     {ANON: 401, CUSTOMER: 404, OWNER: 201, **{r: 201 for r in STAFF}}),
+    ("POST /api/v1/orders/{id}/payments guest", record_payment, True,
+     {ANON: 401, CUSTOMER: 404, HOLDER: 201, **{r: 201 for r in STAFF}}),
+    ("POST /api/v1/orders/{id}/payments/{pid}/verify", verify_payment, None,
+     {**staff_only(200, (ADMIN, MERCHANT, OPS)), OWNER: 403}),
+    ("POST /api/v1/orders/{id}/refunds", refund, None,
+     {**staff_only(201, (ADMIN, MERCHANT)), OWNER: 403}),
+    ("GET /api/v1/orders/{id}/invoices", list_invoices, False,
+     {ANON: 401, CUSTOMER: 404, OWNER: 200, **{r: 200 for r in STAFF}}),
+    ("GET /api/v1/orders/{id}/invoices guest", list_invoices, True,
+     {ANON: 401, CUSTOMER: 404, HOLDER: 200, **{r: 200 for r in STAFF}}),
+    ("GET /api/v1/orders/{id}/shipments", list_shipments, False,
+     {ANON: 401, CUSTOMER: 404, OWNER: 200, **{r: 200 for r in STAFF}}),
+    ("GET /api/v1/orders/{id}/shipments guest", list_shipments, True,
+     {ANON: 401, CUSTOMER: 404, HOLDER: 200, **{r: 200 for r in STAFF}}),
+    # A clerk acts only at their own store; this clerk has none.
+    ("GET /api/v1/shipments/{id}", get_shipment, None, {**staff_only(200), CLERK: 403}),
+    ("POST /api/v1/shipments/{id}/scans", scan_unit, None, {**staff_only(200), CLERK: 403}),
+    ("GET /api/v1/locations/{id}/pick-list", pick_list, None, {**staff_only(200), CLERK: 403}),
     ("POST /api/v1/sale-events", create_event, None, staff_only(201, (ADMIN, MERCHANT))),
     ("GET /api/v1/sale-events", list_events, None, staff_only(200)),
     ("GET /api/v1/sale-events/{id}", get_event, None, staff_only(200)),
