@@ -51,7 +51,7 @@ def state(env):
 LONG = "x" * 10_001
 
 CASES = [
-    # route (with placeholders), body (dict, or bytes sent raw), status, code
+    # route ({names} filled in from env), body (dict, or bytes sent raw), status, code
     ("POST /orders/{bank}/payments", b"not json", 400, "malformed_json"),
     ("POST /orders/{bank}/payments", b"[1]", 422, "validation_failed"),
     ("POST /orders/{bank}/payments", {}, 422, "validation_failed"),

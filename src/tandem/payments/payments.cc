@@ -30,9 +30,23 @@ std::string Amount(int64_t minor, const std::string& currency) {
   return documents::FormatMoney({minor, currency});
 }
 
-void Tell(PaymentContext& ctx, const Order& order, const std::string& kind,
-          const std::string& subject, const std::string& body) {
-  TellCustomer(ctx, order, kind, subject, body);
+// The next number of its kind and year, taken in this transaction (no gap), and the document
+// with the seller's details as they are now.
+Invoice IssueDocument(PaymentContext& ctx, DocumentKind kind, int64_t order_id,
+                      const Money& amount, std::optional<int64_t> refund_id) {
+  Invoice d;
+  d.kind = kind;
+  d.year = YearOf(ctx.order.now_ms);
+  d.sequence = ctx.store.NextDocumentSequence(kind, d.year);
+  d.number = DocumentNumber(kind, d.year, d.sequence);
+  d.order_id = order_id;
+  d.refund_id = refund_id;
+  d.amount = amount;
+  d.tax_rate_bp = ctx.seller.tax_rate_bp;
+  d.seller = ctx.seller.seller;
+  d.created_ms = ctx.order.now_ms;
+  d.id = ctx.store.InsertInvoice(d);
+  return d;
 }
 
 Result<Order> LoadOrder(PaymentContext& ctx, int64_t order_id) {
@@ -49,13 +63,6 @@ Result<Payment> LoadPayment(PaymentContext& ctx, int64_t payment_id) {
 
 bool PaidAtTheDoor(PaymentMethod method) {
   return method == PaymentMethod::kCashOnDelivery || method == PaymentMethod::kCashInStore;
-}
-
-// The order's invoice and money are settled: issue the invoice once and tell the customer.
-Status Settled(PaymentContext& ctx, const Order& order) {
-  Result<Invoice> invoice = IssueInvoice(ctx, order);
-  if (!invoice.ok()) return invoice.status();
-  return Status();
 }
 
 }  // namespace
@@ -95,14 +102,6 @@ int64_t VerifiedTotal(const std::vector<Payment>& payments) {
     }
   }
   return total;
-}
-
-Result<Money> AmountDue(PaymentContext& ctx, int64_t order_id) {
-  Result<Order> order = LoadOrder(ctx, order_id);
-  if (!order.ok()) return order.status();
-  int64_t paid = ctx.order.orders.VerifiedPaymentAmount(order_id);
-  return Money{std::max<int64_t>(0, order->totals.total.amount - paid),
-               order->totals.total.currency};
 }
 
 Result<Payment> RecordPayment(PaymentContext& ctx, int64_t order_id, const NewPayment& in) {
@@ -212,15 +211,15 @@ Result<Order> VerifyPayment(PaymentContext& ctx, int64_t payment_id,
     to_paid.note = "verified payments cover the total";
     Result<Order> paid = orders::TransitionOrder(ctx.order, order->id, to_paid);
     if (!paid.ok()) return paid.status();
-    TANDEM_RETURN_IF_ERROR(Settled(ctx, *paid));
-    Tell(ctx, *paid, "payment_received", "Payment received",
+    TANDEM_RETURN_IF_ERROR(IssueInvoice(ctx, *paid).status());
+    TellCustomer(ctx, *paid, "payment_received", "Payment received",
          "We have received your payment of " +
              Amount(payment->amount.amount, payment->amount.currency) +
              ". We are now preparing your order and will tell you when it leaves.");
     if (ctx.on_paid) TANDEM_RETURN_IF_ERROR(ctx.on_paid(*paid));
     return std::move(paid.value());
   }
-  Tell(ctx, *order, "payment_received", "Payment received",
+  TellCustomer(ctx, *order, "payment_received", "Payment received",
        "We have received a payment of " +
            Amount(payment->amount.amount, payment->amount.currency) + "." +
            (covered ? std::string()
@@ -247,7 +246,7 @@ Result<Order> RejectPayment(PaymentContext& ctx, int64_t payment_id, const std::
       order->id, {ctx.order.now_ms, ctx.order.actor, "", "",
                   "payment " + std::to_string(payment_id) + " rejected: " + reason,
                   "Payment not accepted: " + reason});
-  Tell(ctx, *order, "payment_rejected", "We could not accept your payment",
+  TellCustomer(ctx, *order, "payment_rejected", "We could not accept your payment",
        "We could not accept your payment of " +
            Amount(payment->amount.amount, payment->amount.currency) + ": " + reason +
            "\nPlease pay again or reply to this message; your order is kept for now.");
@@ -256,7 +255,7 @@ Result<Order> RejectPayment(PaymentContext& ctx, int64_t payment_id, const std::
 
 Status CollectAtDoor(PaymentContext& ctx, const Order& order) {
   int64_t due = order.totals.total.amount - ctx.order.orders.VerifiedPaymentAmount(order.id);
-  if (due <= 0) return Settled(ctx, order);
+  if (due <= 0) return IssueInvoice(ctx, order).status();
   Payment p;
   p.order_id = order.id;
   p.method = order.payment_method;
@@ -265,7 +264,7 @@ Status CollectAtDoor(PaymentContext& ctx, const Order& order) {
   p.id = ctx.store.InsertPayment(p);
   TANDEM_CHECK(ctx.store.TryDecide(p.id, {PaymentState::kPending}, PaymentState::kVerified,
                                    ctx.order.actor, "", "", ctx.order.now_ms));
-  return Settled(ctx, order);
+  return IssueInvoice(ctx, order).status();
 }
 
 Result<Payment> RefundSource(PaymentContext& ctx, int64_t order_id, int64_t amount,
@@ -303,19 +302,7 @@ Result<Refund> RefundOrder(PaymentContext& ctx, int64_t order_id, const RefundRe
   refund.created_ms = ctx.order.now_ms;
   refund.id = ctx.store.InsertRefund(refund);
 
-  int year = YearOf(ctx.order.now_ms);
-  Invoice note;
-  note.kind = DocumentKind::kCreditNote;
-  note.year = year;
-  note.sequence = ctx.store.NextDocumentSequence(DocumentKind::kCreditNote, year);
-  note.number = DocumentNumber(DocumentKind::kCreditNote, year, note.sequence);
-  note.order_id = order_id;
-  note.refund_id = refund.id;
-  note.amount = refund.amount;
-  note.tax_rate_bp = ctx.seller.tax_rate_bp;
-  note.seller = ctx.seller.seller;
-  note.created_ms = ctx.order.now_ms;
-  note.id = ctx.store.InsertInvoice(note);
+  Invoice note = IssueDocument(ctx, DocumentKind::kCreditNote, order_id, refund.amount, refund.id);
 
   std::string amount = Amount(request.amount, source->amount.currency);
   ctx.order.orders.AppendTimeline(order_id, {ctx.order.now_ms, ctx.order.actor, "", "",
@@ -335,7 +322,7 @@ Result<Refund> RefundOrder(PaymentContext& ctx, int64_t order_id, const RefundRe
     Result<Order> refunded = orders::TransitionOrder(ctx.order, order_id, t);
     if (!refunded.ok()) return refunded.status();
   }
-  Tell(ctx, *order, "refund_issued", "Your refund",
+  TellCustomer(ctx, *order, "refund_issued", "Your refund",
        "We have refunded " + amount + " to you (credit note " + note.number + "). Reason: " +
            request.reason);
   return refund;
@@ -345,18 +332,8 @@ Result<Invoice> IssueInvoice(PaymentContext& ctx, const Order& order) {
   for (const Invoice& i : ctx.store.InvoicesOfOrder(order.id)) {
     if (i.kind == DocumentKind::kInvoice) return i;
   }
-  int year = YearOf(ctx.order.now_ms);
-  Invoice invoice;
-  invoice.kind = DocumentKind::kInvoice;
-  invoice.year = year;
-  invoice.sequence = ctx.store.NextDocumentSequence(DocumentKind::kInvoice, year);
-  invoice.number = DocumentNumber(DocumentKind::kInvoice, year, invoice.sequence);
-  invoice.order_id = order.id;
-  invoice.amount = order.totals.total;
-  invoice.tax_rate_bp = ctx.seller.tax_rate_bp;
-  invoice.seller = ctx.seller.seller;
-  invoice.created_ms = ctx.order.now_ms;
-  invoice.id = ctx.store.InsertInvoice(invoice);
+  Invoice invoice =
+      IssueDocument(ctx, DocumentKind::kInvoice, order.id, order.totals.total, std::nullopt);
   ctx.order.orders.AppendTimeline(order.id, {ctx.order.now_ms, ctx.order.actor, "", "",
                                              "invoice " + invoice.number + " issued",
                                              "Invoice " + invoice.number});
@@ -379,7 +356,7 @@ int ExpireUnpaidOrders(PaymentContext& ctx, int64_t bank_ttl_ms, int64_t card_tt
                             PaymentState::kRejected, ctx.order.actor, "order expired unpaid", "",
                             ctx.order.now_ms);
       }
-      Tell(ctx, *order, "order_expired", "Your order was cancelled",
+      TellCustomer(ctx, *order, "order_expired", "Your order was cancelled",
            "We did not receive the payment for your order in time, so we have cancelled it and "
            "released the items. You are welcome to order again.");
       ++expired;

@@ -159,9 +159,6 @@ struct NewPayment {
 // amount outside 1..due or a method that is paid at the door (cash on delivery, cash in store).
 Result<Payment> RecordPayment(PaymentContext& ctx, int64_t order_id, const NewPayment& payment);
 
-// The money still due on an order: its total less verified payments not given back.
-Result<Money> AmountDue(PaymentContext& ctx, int64_t order_id);
-
 // Attaches a proof file to a pending or submitted payment (it becomes submitted).
 // kInvalidTransition for a payment already decided; kConflict past kProofsPerPaymentMax.
 Result<Proof> AttachProof(PaymentContext& ctx, int64_t payment_id, Proof proof);
